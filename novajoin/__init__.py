@@ -1,0 +1,1 @@
+"""novajoin: enroll OpenStack instances in FreeIPA and clean up after them."""

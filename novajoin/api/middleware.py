@@ -1,0 +1,46 @@
+"""What stands in front of the Flask app: keystone auth, or dev-mode trust."""
+import logging
+
+LOG = logging.getLogger(__name__)
+
+# Served without a token: load balancers and Prometheus have none.
+PUBLIC_PATHS = frozenset(['/healthcheck', '/metrics'])
+
+
+class PublicPaths:
+    """Send PUBLIC_PATHS to the bare app, everything else through ``guarded``."""
+
+    def __init__(self, app, guarded):
+        self.app = app
+        self.guarded = guarded
+
+    def __call__(self, environ, start_response):
+        if environ.get('PATH_INFO', '') in PUBLIC_PATHS:
+            return self.app(environ, start_response)
+        return self.guarded(environ, start_response)
+
+
+def keystone(app, conf):
+    """keystonemiddleware auth_token around ``app``, configured from conf."""
+    from keystonemiddleware import auth_token
+    guarded = auth_token.AuthProtocol(app, {'oslo_config_config': conf,
+                                            'delay_auth_decision': False})
+    return PublicPaths(app, guarded)
+
+
+class TrustEveryone:
+    """Development only: every caller is taken to be nova's service user."""
+
+    IDENTITY = {'HTTP_X_IDENTITY_STATUS': 'Confirmed',
+                'HTTP_X_USER_NAME': 'nova', 'HTTP_X_USER_ID': 'dev-nova',
+                'HTTP_X_PROJECT_NAME': 'service', 'HTTP_X_PROJECT_ID': 'dev-service',
+                'HTTP_X_ROLES': 'service'}
+
+    def __init__(self, app):
+        LOG.warning('AUTHENTICATION IS OFF ([api] auth_enabled = false): every '
+                    'caller is trusted as nova. Development only.')
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        environ.update(self.IDENTITY)
+        return self.app(environ, start_response)

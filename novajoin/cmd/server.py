@@ -1,0 +1,64 @@
+"""novajoin-server: the vendordata API under gunicorn (or ``--dev``)."""
+import logging
+import sys
+
+from oslo_config import cfg
+
+from novajoin import config
+
+LOG = logging.getLogger(__name__)
+
+CLI_OPTS = [
+    cfg.BoolOpt('dev', default=False,
+                help='Development mode: no keystone, an in-process IPA '
+                     'stand-in, a random OTP secret. Not for production.'),
+    cfg.PortOpt('port', help='Override [api] bind_port.'),
+]
+
+
+def _gunicorn(conf):
+    from gunicorn.app.base import BaseApplication
+
+    from novajoin.api import create_app
+
+    class Application(BaseApplication):
+        def load_config(self):
+            options = {
+                'bind': '%s:%d' % (conf.api.bind_host,
+                                   conf.port or conf.api.bind_port),
+                'workers': conf.api.workers, 'threads': conf.api.threads,
+                'worker_class': 'gthread', 'timeout': conf.api.timeout,
+                'accesslog': '-', 'control_socket_disable': True,
+            }
+            for key, value in options.items():
+                if key in self.cfg.settings:
+                    self.cfg.set(key, value)
+
+        def load(self):
+            # Runs in each worker after the fork: every worker has its own
+            # IPA session and locks.
+            return create_app(conf)
+
+    return Application()
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    conf = config.load(argv, prog='novajoin-server', cli_opts=CLI_OPTS)
+    if conf.dev:
+        from novajoin.dev import mode
+        mode.run(conf, '127.0.0.1', conf.port or conf.api.bind_port)
+        return 0
+    try:
+        from novajoin.api.app import build_enroller
+        build_enroller(conf)  # fail now, not on the first request
+    except ValueError as exc:
+        LOG.error('cannot start: %s', exc)
+        print('novajoin-server: %s' % exc, file=sys.stderr)
+        return 2
+    _gunicorn(conf).run()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

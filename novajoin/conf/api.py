@@ -1,0 +1,30 @@
+"""[api]: the HTTP server novajoin-server runs (gunicorn)."""
+from oslo_config import cfg
+
+GROUP = cfg.OptGroup('api', title='API server',
+                     help='Where and how novajoin-server serves the vendordata API.')
+
+OPTS = [
+    cfg.HostAddressOpt('bind_host', default='0.0.0.0',
+                       help='Address to listen on.'),
+    cfg.PortOpt('bind_port', default=9090, help='Port to listen on.'),
+    cfg.IntOpt('workers', default=2, min=1,
+               help='gunicorn worker processes.'),
+    cfg.IntOpt('threads', default=16, min=1,
+               help='Threads per worker. A thread waiting for an IPA slot costs '
+                    'little, so this can be well above [ipa] max_in_flight.'),
+    cfg.IntOpt('timeout', default=30, min=5,
+               help='gunicorn worker timeout, seconds.'),
+    cfg.BoolOpt('auth_enabled', default=True,
+                help='Put keystonemiddleware auth_token in front of the API. Turn '
+                     'off only for development: every caller is then trusted.'),
+]
+
+
+def register_opts(conf):
+    conf.register_group(GROUP)
+    conf.register_opts(OPTS, group=GROUP)
+
+
+def list_opts():
+    return {GROUP: OPTS}

@@ -1,0 +1,58 @@
+"""[ipa]: how to reach and authenticate to FreeIPA."""
+from oslo_config import cfg
+
+GROUP = cfg.OptGroup('ipa', title='FreeIPA',
+                     help='The IPA servers novajoin talks JSON-RPC to.')
+
+OPTS = [
+    cfg.ListOpt('servers', default=[],
+                help='IPA server host names, tried in order (failover). They are '
+                     'also handed to guests for ipa-client-install --server.'),
+    cfg.StrOpt('realm', help='Kerberos realm. Default: asked from IPA once.'),
+    cfg.StrOpt('domain', help='IPA DNS domain. Default: asked from IPA once.'),
+    cfg.StrOpt('auth_method', default='kerberos',
+               choices=[('kerberos', 'Negotiate with a ticket from a keytab'),
+                        ('password', 'login_password, then the session cookie')],
+               help='How novajoin authenticates to IPA.'),
+    cfg.StrOpt('keytab', default='/etc/novajoin/krb5.keytab',
+               help='Keytab of novajoin\'s IPA principal (kerberos).'),
+    cfg.StrOpt('principal',
+               help='Principal to take from the keytab, e.g. '
+                    'nova/controller.example.test. Default: the keytab\'s first.'),
+    cfg.StrOpt('krb5_config',
+               help='krb5.conf to use (sets KRB5_CONFIG for this process).'),
+    cfg.IntOpt('ticket_renew_margin', default=300, min=10,
+               help='Get a new ticket when the current one has less than this '
+                    'many seconds left.'),
+    cfg.StrOpt('user', help='IPA user (password).'),
+    cfg.StrOpt('password', secret=True, help='IPA password (password).'),
+    cfg.StrOpt('ca_file', default='/etc/ipa/ca.crt',
+               help='CA certificate that signed the IPA servers\' HTTPS '
+                    'certificates. Takes precedence over REQUESTS_CA_BUNDLE.'),
+    cfg.BoolOpt('verify', default=True,
+                help='Verify the IPA servers\' certificates. Never turn off in '
+                     'production.'),
+    cfg.StrOpt('api_version', default='2.254',
+               help='IPA API version sent with every call (FreeIPA 4.12: 2.254).'),
+    cfg.FloatOpt('connect_timeout', default=1.5, min=0.1,
+                 help='Seconds to wait for a TCP connection to an IPA server.'),
+    cfg.FloatOpt('read_timeout', default=4.0, min=0.1,
+                 help='Seconds to wait for an IPA answer.'),
+    cfg.IntOpt('retries', default=2, min=0,
+               help='Further attempts after a transient failure (connection, '
+                    'timeout, 5xx), each on the next server.'),
+    cfg.FloatOpt('retry_backoff', default=0.2, min=0,
+                 help='Seconds before the first retry; doubles each time.'),
+    cfg.IntOpt('max_in_flight', default=2, min=1,
+               help='IPA calls in flight at once per process; further calls '
+                    'queue. IPA gets slower, not faster, with more concurrency.'),
+]
+
+
+def register_opts(conf):
+    conf.register_group(GROUP)
+    conf.register_opts(OPTS, group=GROUP)
+
+
+def list_opts():
+    return {GROUP: OPTS}

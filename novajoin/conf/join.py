@@ -1,0 +1,54 @@
+"""[join]: who enrolls, how the host is named, the OTP secret."""
+from oslo_config import cfg
+
+GROUP = cfg.OptGroup('join', title='Enrollment policy',
+                     help='Which instances enroll in IPA and how their hosts are named.')
+
+OPTS = [
+    cfg.StrOpt('domain',
+               help='DNS domain appended to nova\'s hostname to make the FQDN. '
+                    'Default: the IPA domain ([ipa] domain).'),
+    cfg.BoolOpt('project_subdomain', default=False,
+                help='Put each project\'s hosts in a subdomain named after the '
+                     'project: <hostname>.<project name as a DNS label>.<domain>. '
+                     'The project name is read from keystone with '
+                     '[service_credentials].'),
+    cfg.StrOpt('otp_secret', secret=True,
+               help='Secret from which every one-time password is derived (an HMAC '
+                    'of the host and the instance). Every worker and every replica '
+                    'of novajoin-server must share it, so that all of them hand '
+                    'out the same OTP for an instance. At least 32 characters. '
+                    'novajoin-install generates one.'),
+    cfg.StrOpt('otp_secret_file',
+               help='File holding otp_secret (its first line), instead of putting '
+                    'the secret in join.conf.'),
+    cfg.ListOpt('required_boot_roles', default=[],
+                help='If set, an instance enrolls only when the user who booted it '
+                     'held at least one of these roles (nova\'s boot-roles). '
+                     'Otherwise the request is refused with 403.'),
+    cfg.ListOpt('allowed_hostclasses', default=['*'],
+                help='Host classes (ipa_hostclass metadata, IPA userclass) any '
+                     'project may use. "*" allows every class. Add per-project '
+                     'classes with project_hostclasses.'),
+    cfg.DictOpt('project_hostclasses', default={},
+                help='Extra host classes per project: project-id:class1|class2,'
+                     'project-id2:class3.'),
+    cfg.IntOpt('image_cache_ttl', default=60, min=0,
+               help='Seconds to cache a Glance image\'s properties (0: no cache).'),
+    cfg.IntOpt('project_cache_ttl', default=300, min=0,
+               help='Seconds to cache a keystone project\'s name (0: no cache).'),
+    cfg.FloatOpt('request_deadline', default=4.5, min=0.5,
+                 help='Seconds a vendordata request may spend in total, IPA calls '
+                      'and retries included. Keep it under nova\'s '
+                      'vendordata_dynamic_read_timeout (5 s by default) so nova '
+                      'gets a clear error instead of a timeout.'),
+]
+
+
+def register_opts(conf):
+    conf.register_group(GROUP)
+    conf.register_opts(OPTS, group=GROUP)
+
+
+def list_opts():
+    return {GROUP: OPTS}

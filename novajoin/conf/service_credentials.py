@@ -1,0 +1,38 @@
+"""[service_credentials]: keystoneauth session for glance, keystone and nova look-ups."""
+from keystoneauth1 import loading as ks_loading
+from oslo_config import cfg
+
+GROUP = cfg.OptGroup('service_credentials', title='Service credentials',
+                     help='Identity novajoin uses to read images, projects and '
+                          'servers (keystoneauth1 auth plugin options).')
+
+OPTS = [
+    cfg.StrOpt('region_name', help='Region of the endpoints to use.'),
+    cfg.StrOpt('interface', default='internal',
+               choices=['public', 'internal', 'admin'],
+               help='Endpoint interface to use from the catalog.'),
+]
+
+
+def register_opts(conf):
+    conf.register_group(GROUP)
+    conf.register_opts(OPTS, group=GROUP)
+    ks_loading.register_session_conf_options(conf, GROUP.name)
+    ks_loading.register_auth_conf_options(conf, GROUP.name)
+
+
+def list_opts():
+    # The sample lists the password plugin's options, the common case.
+    opts = (OPTS + ks_loading.get_session_conf_options()
+            + ks_loading.get_auth_common_conf_options()
+            + ks_loading.get_auth_plugin_conf_options('password'))
+    return {GROUP: _unique(opts)}
+
+
+def _unique(opts):
+    seen, out = set(), []
+    for opt in opts:
+        if opt.dest not in seen:
+            seen.add(opt.dest)
+            out.append(opt)
+    return out

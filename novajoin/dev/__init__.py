@@ -1,0 +1,1 @@
+"""Development mode: embedded defaults and an in-process IPA stand-in."""

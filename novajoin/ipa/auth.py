@@ -1,0 +1,132 @@
+"""How the IPA client authenticates: a Kerberos keytab or a password.
+
+Both end in the ``ipa_session`` cookie, which the client reuses until IPA
+answers 401; only then is the credential used again.
+"""
+import logging
+import os
+import threading
+import time
+import uuid
+
+from novajoin.ipa import errors
+
+LOG = logging.getLogger(__name__)
+
+
+class PasswordAuth:
+    """``/ipa/session/login_password`` then ``/ipa/session/json``."""
+
+    json_path = '/ipa/session/json'
+
+    def __init__(self, user, password):
+        if not user or not password:
+            raise ValueError('[ipa] user and password are required for '
+                             'auth_method = password')
+        self.user = user
+        self._password = password
+
+    def request_auth(self):
+        return None
+
+    def login(self, session, base_url, timeout, verify):
+        resp = session.post(
+            base_url + '/ipa/session/login_password',
+            data={'user': self.user, 'password': self._password},
+            headers={'Referer': base_url + '/ipa', 'Accept': 'text/plain'},
+            timeout=timeout, verify=verify)
+        if resp.status_code == 401:
+            reason = resp.headers.get('X-IPA-Rejection-Reason', 'rejected')
+            raise errors.IPAAuthError('IPA refused the password of %s: %s'
+                                      % (self.user, reason))
+        if resp.status_code >= 400:
+            raise errors.IPAUnavailable('IPA login answered HTTP %d'
+                                        % resp.status_code)
+
+    def describe(self):
+        return 'password of %s' % self.user
+
+
+class KerberosAuth:
+    """Negotiate on ``/ipa/json`` with a ticket from a keytab.
+
+    The ticket lives in a private in-memory ccache (no process-wide
+    KRB5CCNAME), obtained from the keytab on first use and again whenever fewer
+    than ``renew_margin`` seconds are left on it.
+    """
+
+    json_path = '/ipa/json'
+
+    def __init__(self, keytab, principal=None, renew_margin=300,
+                 krb5_config=None):
+        if not keytab:
+            raise ValueError('[ipa] keytab is required for auth_method = kerberos')
+        self.keytab = keytab
+        self.principal = principal
+        self.renew_margin = renew_margin
+        if krb5_config:
+            # MIT krb5 reads this on every new context; set before first use.
+            os.environ['KRB5_CONFIG'] = krb5_config
+        self._lock = threading.Lock()
+        self._creds = None
+        self._renew_at = 0.0
+        self._ccache = 'MEMORY:novajoin-%s' % uuid.uuid4().hex
+
+    def _acquire(self):
+        import gssapi  # imported here: needs the krb5 libraries only when used
+        if not os.access(self.keytab, os.R_OK):
+            raise errors.IPAAuthError('cannot read keytab %s' % self.keytab)
+        name = None
+        if self.principal:
+            name = gssapi.Name(self.principal, gssapi.NameType.kerberos_principal)
+        store = {'client_keytab': self.keytab, 'ccache': self._ccache}
+        try:
+            creds = gssapi.Credentials(name=name, usage='initiate', store=store)
+            # Querying the lifetime makes MIT krb5 get the ticket from the
+            # keytab now, so a bad keytab fails here and not mid-request.
+            lifetime = creds.lifetime or 0
+        except gssapi.exceptions.GSSError as exc:
+            raise errors.IPAAuthError('Kerberos: cannot get a ticket from %s: %s'
+                                      % (self.keytab, exc)) from exc
+        self._creds = creds
+        # Renew renew_margin before expiry, but never more often than at half
+        # the lifetime (short-lived tickets would otherwise renew every call).
+        self._renew_at = time.monotonic() + max(lifetime - self.renew_margin,
+                                                lifetime / 2)
+        LOG.info('Kerberos ticket for %s from %s, valid %d s',
+                 creds.name, self.keytab, lifetime)
+        return creds
+
+    def credentials(self):
+        with self._lock:
+            if self._creds is None or time.monotonic() >= self._renew_at:
+                # A fresh ccache: the old one would hand back the old ticket.
+                self._ccache = 'MEMORY:novajoin-%s' % uuid.uuid4().hex
+                self._acquire()
+            return self._creds
+
+    def request_auth(self):
+        from requests_gssapi import DISABLED, HTTPSPNEGOAuth
+        return HTTPSPNEGOAuth(creds=self.credentials(),
+                              mutual_authentication=DISABLED)
+
+    def login(self, session, base_url, timeout, verify):
+        # Negotiate happens on the 401 of the JSON call itself (requests-gssapi);
+        # we get here only when IPA refused that too: start from a new ticket.
+        with self._lock:
+            self._creds = None
+            self._ccache = 'MEMORY:novajoin-%s' % uuid.uuid4().hex
+        self.credentials()
+
+    def describe(self):
+        return 'keytab %s' % self.keytab
+
+
+def from_conf(conf):
+    group = conf.ipa
+    if group.auth_method == 'password':
+        return PasswordAuth(group.user, group.password)
+    return KerberosAuth(group.keytab, group.principal, group.ticket_renew_margin,
+                        group.krb5_config)
+
+

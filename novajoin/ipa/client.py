@@ -1,0 +1,230 @@
+"""FreeIPA JSON-RPC client: sessions, failover, bounded retries, a concurrency cap.
+
+One client per process, shared by all threads. Every call:
+- waits for one of ``max_in_flight`` slots (IPA gets slower, not faster, with
+  more concurrent calls; the rest queue here),
+- goes to the preferred server, failing over to the next on a transport error,
+- is retried at most ``retries`` times with exponential backoff, and never past
+  the caller's deadline,
+- reuses the ``ipa_session`` cookie; only a 401 brings the credential out again.
+
+Command errors (IPA answered with an ``error`` object) are raised as the
+matching ``errors`` class and never retried here: the caller knows whether a
+DuplicateEntry or a NotFound is fine.
+"""
+import collections
+import json
+import logging
+import threading
+import time
+
+import requests
+
+from novajoin import metrics
+from novajoin.ipa import auth as ipa_auth
+from novajoin.ipa import errors
+
+LOG = logging.getLogger(__name__)
+
+# Methods that change nothing in IPA; the rest count as writes in ``stats``.
+READ_METHODS = frozenset(['host_show', 'host_find', 'service_show', 'service_find',
+                          'dnsrecord_show', 'dnsrecord_find', 'dnszone_show',
+                          'dnszone_find', 'env', 'ping', 'config_show'])
+
+
+class IPAClient:
+
+    def __init__(self, servers, auth, ca_file=None, verify=True,
+                 api_version='2.254', connect_timeout=1.5, read_timeout=4.0,
+                 retries=2, retry_backoff=0.2, max_in_flight=2, scheme='https'):
+        if not servers:
+            raise ValueError('no IPA server configured ([ipa] servers)')
+        self.servers = list(servers)
+        self.auth = auth
+        self.api_version = api_version
+        self.timeout = (connect_timeout, read_timeout)
+        self.retries = retries
+        self.retry_backoff = retry_backoff
+        self.scheme = scheme
+        # A CA file given in the config must win over REQUESTS_CA_BUNDLE, which
+        # requests would otherwise apply to the session (trust_env).
+        self.verify = (ca_file or True) if verify else False
+        self._session = requests.Session()
+        self._session.trust_env = False
+        self._slots = threading.BoundedSemaphore(max_in_flight)
+        self._login_lock = threading.Lock()
+        self._login_gen = collections.Counter()
+        self._preferred = 0
+        self.stats = collections.Counter()  # calls per method, for benchmarks
+
+    @classmethod
+    def from_conf(cls, conf):
+        group = conf.ipa
+        return cls(group.servers, ipa_auth.from_conf(conf), ca_file=group.ca_file,
+                   verify=group.verify, api_version=group.api_version,
+                   connect_timeout=group.connect_timeout,
+                   read_timeout=group.read_timeout, retries=group.retries,
+                   retry_backoff=group.retry_backoff,
+                   max_in_flight=group.max_in_flight)
+
+    # -- public API ---------------------------------------------------------
+
+    def call(self, method, *args, deadline=None, **options):
+        """Run one IPA command; return its ``result`` object."""
+        options.setdefault('version', self.api_version)
+        body = {'method': method, 'params': [list(args), options], 'id': 0}
+        return self._call(method, body, deadline)
+
+    def batch(self, calls, deadline=None):
+        """Run ``[(method, args, options), ...]`` in one round trip.
+
+        Returns one entry per call: its ``result`` object, or the exception
+        (an ``errors.IPACommandError``) that the call alone would have raised.
+        """
+        if not calls:
+            return []
+        methods = []
+        for method, args, options in calls:
+            options = dict(options)
+            options.setdefault('version', self.api_version)
+            methods.append({'method': method, 'params': [list(args), options]})
+        body = {'method': 'batch',
+                'params': [[], {'methods': methods, 'version': self.api_version}],
+                'id': 0}
+        result = self._call('batch', body, deadline,
+                            count_as=[m['method'] for m in methods])
+        out = []
+        for item in result.get('results', []):
+            if item.get('error'):
+                out.append(errors.from_error(item.get('error_code'),
+                                             item.get('error_name'),
+                                             item.get('error'),
+                                             item.get('error_kw')))
+            else:
+                out.append(item)
+        if len(out) != len(calls):
+            raise errors.IPACommandError('IPA batch answered %d results for %d '
+                                         'calls' % (len(out), len(calls)))
+        return out
+
+    # -- internals ----------------------------------------------------------
+
+    def _call(self, method, body, deadline, count_as=None):
+        self.stats['round_trips'] += 1
+        for name in count_as or [method]:
+            self.stats[name] += 1
+            if name not in READ_METHODS:
+                self.stats['writes'] += 1
+        data = json.dumps(body).encode()
+        if not self._slots.acquire(timeout=self._remaining(deadline, 30.0)):
+            metrics.IPA_CALLS.labels(method=method, outcome='busy').inc()
+            raise errors.IPAUnavailable('IPA busy: no free slot for %s before the '
+                                        'deadline' % method)
+        start = time.monotonic()
+        outcome = 'error'
+        try:
+            result = self._with_retries(method, data, deadline)
+            outcome = 'ok'
+            return result
+        except errors.IPACommandError as exc:
+            outcome = exc.name
+            raise
+        finally:
+            self._slots.release()
+            metrics.IPA_CALLS.labels(method=method, outcome=outcome).inc()
+            metrics.IPA_LATENCY.labels(method=method).observe(
+                time.monotonic() - start)
+
+    def _with_retries(self, method, data, deadline):
+        last = None
+        n = len(self.servers)
+        for attempt in range(self.retries + 1):
+            if attempt:
+                pause = self.retry_backoff * (2 ** (attempt - 1))
+                if self._remaining(deadline, pause + 1) <= pause:
+                    break
+                time.sleep(pause)
+            index = (self._preferred + attempt) % n
+            server = self.servers[index]
+            try:
+                result = self._post(server, method, data, deadline)
+            except errors.IPAAuthError:
+                raise  # our credential is the problem; another server won't help
+            except errors.IPAUnavailable as exc:
+                LOG.warning('IPA %s on %s failed (attempt %d of %d): %s',
+                            method, server, attempt + 1, self.retries + 1, exc)
+                last = exc
+                continue
+            if index != self._preferred:
+                LOG.info('IPA: now using %s', server)
+                self._preferred = index
+            return result
+        raise last or errors.IPAUnavailable('IPA %s: no time left for a retry'
+                                            % method)
+
+    def _post(self, server, method, data, deadline):
+        base = '%s://%s' % (self.scheme, server)
+        url = base + self.auth.json_path
+        headers = {'Content-Type': 'application/json',
+                   'Accept': 'application/json',
+                   'Referer': base + '/ipa'}
+        for relogin in (False, True):
+            gen = self._login_gen[server]
+            try:
+                resp = self._session.post(url, data=data, headers=headers,
+                                          auth=self.auth.request_auth(),
+                                          timeout=self._timeout(deadline),
+                                          verify=self.verify)
+            except requests.exceptions.SSLError as exc:
+                raise errors.IPAUnavailable('TLS with %s failed: %s'
+                                            % (server, exc)) from exc
+            except (requests.exceptions.ConnectionError,
+                    requests.exceptions.Timeout) as exc:
+                raise errors.IPAUnavailable('%s: %s' % (server, type(exc).__name__)
+                                            ) from exc
+            if resp.status_code == 401 and not relogin:
+                self._login(server, base, gen, deadline)
+                continue
+            break
+        if resp.status_code == 401:
+            raise errors.IPAAuthError('IPA %s refused %s (HTTP 401)'
+                                      % (server, self.auth.describe()))
+        if resp.status_code != 200:
+            raise errors.IPAUnavailable('IPA %s answered HTTP %d to %s'
+                                        % (server, resp.status_code, method))
+        try:
+            answer = resp.json()
+        except ValueError as exc:
+            raise errors.IPAUnavailable('IPA %s answered %s with no JSON'
+                                        % (server, method)) from exc
+        error = answer.get('error')
+        if error:
+            raise errors.from_error(error.get('code'), error.get('name'),
+                                    error.get('message'), error.get('data'))
+        return answer.get('result') or {}
+
+    def _login(self, server, base, seen_gen, deadline):
+        with self._login_lock:
+            if self._login_gen[server] != seen_gen:
+                return  # another thread logged in meanwhile
+            try:
+                self.auth.login(self._session, base, self._timeout(deadline),
+                                self.verify)
+            except (requests.exceptions.ConnectionError,
+                    requests.exceptions.Timeout) as exc:
+                raise errors.IPAUnavailable('login to %s: %s'
+                                            % (server, type(exc).__name__)) from exc
+            self._login_gen[server] += 1
+
+    def _timeout(self, deadline):
+        connect, read = self.timeout
+        left = self._remaining(deadline, connect + read)
+        if left <= 0:
+            raise errors.IPAUnavailable('deadline passed')
+        return (min(connect, left), min(read, left))
+
+    @staticmethod
+    def _remaining(deadline, default):
+        if deadline is None:
+            return default
+        return max(0.0, deadline - time.monotonic())

@@ -1,0 +1,81 @@
+"""IPA errors, mapped from the JSON-RPC error code.
+
+IPA answers HTTP 200 with ``"error": {"code", "name", "message", "data"}``; the
+transport failures (no server reachable, 5xx, authentication) are
+``IPAUnavailable`` -- transient, worth a retry later.
+"""
+
+__all__ = ['IPAError', 'IPAUnavailable', 'IPAAuthError', 'IPACommandError',
+           'NotFound', 'DuplicateEntry', 'EmptyModlist', 'AttrValueNotFound',
+           'ACIError', 'ValidationError', 'InternalError', 'from_error']
+
+
+class IPAError(Exception):
+    """Base of every failure of an IPA call."""
+    transient = False
+
+
+class IPAUnavailable(IPAError):
+    """No IPA server answered usefully (connection, timeout, HTTP 5xx, busy)."""
+    transient = True
+
+
+class IPAAuthError(IPAUnavailable):
+    """IPA refused novajoin's credentials (keytab, password, expired ticket)."""
+
+
+class IPACommandError(IPAError):
+    """IPA ran the command and answered with an error."""
+    code = None
+
+    def __init__(self, message, code=None, name=None, data=None):
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.name = name or type(self).__name__
+        self.data = data or {}
+
+    def __str__(self):
+        return '%s (%s %s)' % (self.message, self.code, self.name)
+
+
+class NotFound(IPACommandError):
+    code = 4001
+
+
+class DuplicateEntry(IPACommandError):
+    code = 4002
+
+
+class EmptyModlist(IPACommandError):
+    code = 4202
+
+
+class AttrValueNotFound(IPACommandError):
+    code = 4026
+
+
+class ACIError(IPACommandError):
+    code = 2100
+
+
+class ValidationError(IPACommandError):
+    code = 3009
+
+
+class InternalError(IPACommandError):
+    # ipaserver's catch-all for uncaught exceptions, e.g. a DNS resolver error.
+    code = 903
+    transient = True
+
+
+_BY_CODE = {cls.code: cls for cls in (NotFound, DuplicateEntry, EmptyModlist,
+                                      AttrValueNotFound, ACIError,
+                                      ValidationError, InternalError)}
+
+
+def from_error(code, name=None, message=None, data=None):
+    """The exception for an IPA error object (or a batch item's error)."""
+    cls = _BY_CODE.get(code, IPACommandError)
+    return cls(message or name or 'IPA error', code=code, name=name, data=data)

@@ -1,0 +1,338 @@
+"""The enrollment decision: who enrolls, under which name, with which OTP.
+
+``Enroller.handle`` takes a checked ``VendordataRequest`` and returns the JSON
+nova puts under ``join`` in vendor_data2.json. It raises:
+- ``validation.BadRequest`` (400) for names or metadata that cannot be used,
+- ``Refused`` (403) when policy forbids the enrollment,
+- ``Conflict`` (409) when the host name belongs to something else in IPA,
+- ``errors.IPAError`` / ``openstack.UpstreamError`` (5xx) when a peer fails.
+
+Host ownership: the IPA host's description records the owning instance
+(``ownership``). A repeated fetch for the same instance reads the host and
+answers the same derived OTP; it writes nothing.
+"""
+import logging
+import re
+import threading
+import time
+
+from novajoin import metrics
+from novajoin import ownership
+from novajoin import services as services_mod
+from novajoin import validation
+from novajoin.ipa import errors
+from novajoin.validation import BadRequest
+
+LOG = logging.getLogger(__name__)
+AUDIT = logging.getLogger('novajoin.audit')
+
+_FREE_TEXT = re.compile(r'^[\w .,:/()+-]{1,255}$')
+_HOSTCLASS = re.compile(r'^[A-Za-z0-9_.-]{1,64}$')
+ALREADY_MEMBER = 'This entry is already a member'
+
+
+class Refused(Exception):
+    """Policy forbids this enrollment (HTTP 403)."""
+
+
+class Conflict(Exception):
+    """The host name is taken by something this instance does not own (409)."""
+
+
+def enroll_flag(value):
+    """None when unset, else whether the value is a case-insensitive 'true'."""
+    if value is None:
+        return None
+    return str(value).strip().lower() == 'true'
+
+
+class IPAIdentity:
+    """The realm and domain of the IPA deployment: configured, or asked once."""
+
+    def __init__(self, ipa, realm=None, domain=None):
+        self._ipa = ipa
+        self._realm = realm
+        self._domain = domain
+        self._lock = threading.Lock()
+
+    def get(self, deadline=None):
+        if self._realm and self._domain:
+            return self._realm, self._domain
+        with self._lock:
+            if not (self._realm and self._domain):
+                env = self._ipa.call('env', 'realm', 'domain',
+                                     deadline=deadline).get('result', {})
+                self._realm = self._realm or env['realm']
+                self._domain = self._domain or env['domain']
+                LOG.info('IPA realm %s, domain %s', self._realm, self._domain)
+        return self._realm, self._domain
+
+
+class Enroller:
+
+    def __init__(self, ipa, otps, identity, images=None, projects=None,
+                 domain=None, project_subdomain=False, required_boot_roles=(),
+                 allowed_hostclasses=('*',), project_hostclasses=None,
+                 servers=(), request_deadline=4.5):
+        self.ipa = ipa
+        self.otps = otps
+        self.identity = identity
+        self.images = images
+        self.projects = projects
+        self.domain = domain.lower().rstrip('.') if domain else None
+        self.project_subdomain = project_subdomain
+        self.required_boot_roles = set(required_boot_roles)
+        self.allowed_hostclasses = set(allowed_hostclasses)
+        self.project_hostclasses = {
+            project: set(filter(None, classes.split('|')))
+            for project, classes in (project_hostclasses or {}).items()}
+        self.servers = list(servers)
+        self.request_deadline = request_deadline
+        if project_subdomain and projects is None:
+            raise ValueError('project_subdomain needs [service_credentials] to '
+                             'read project names from keystone')
+
+    # -- the request --------------------------------------------------------
+
+    def handle(self, req, caller='unknown'):
+        deadline = time.monotonic() + self.request_deadline
+        image = _LazyImage(self.images, req.image_id)
+        wanted = enroll_flag(req.metadata.get('ipa_enroll'))
+        if wanted is None:
+            wanted = enroll_flag(image.properties().get('ipa_enroll'))
+        if not wanted:
+            return {}
+        self._check_boot_roles(req)
+        hostclass = self._hostclass(req)
+        realm, ipa_domain = self.identity.get(deadline)
+        fqdn = self._fqdn(req, ipa_domain)
+        short, _, domain = fqdn.partition('.')
+        wanted_services = services_mod.requested_services(req.metadata, short,
+                                                          domain)
+        location = req.metadata.get('ipa_host_location')
+        if location is not None and not _FREE_TEXT.match(location):
+            raise BadRequest('ipa_host_location %r has characters that are not '
+                             'allowed' % location[:64])
+        otp = self.otps.otp(fqdn, req.instance_id)
+
+        host = self._show(fqdn, deadline)
+        if host is None:
+            attrs = {'description': ownership.owner_record(req.instance_id,
+                                                           req.project_id),
+                     'userpassword': otp, 'force': True}
+            if hostclass:
+                attrs['userclass'] = hostclass
+            if location:
+                attrs['nshostlocation'] = location
+            os_version = image.os_version()
+            if os_version:
+                attrs['nsosversion'] = os_version
+            host = self._create(req, fqdn, attrs, wanted_services, deadline)
+            if host is None:
+                AUDIT.info('created IPA host %s for instance %s of project %s '
+                           '(caller %s, services %d, subhosts %d)', fqdn,
+                           req.instance_id, req.project_id, caller,
+                           len(wanted_services.principals),
+                           len(wanted_services.subhosts))
+                metrics.OTPS_ISSUED.inc()
+        enrolled = host is not None and self._existing(req, fqdn, host, otp,
+                                                       deadline)
+        answer = {'hostname': fqdn, 'krb_realm': realm, 'ipa_domain': ipa_domain,
+                  'ipa_server': self.servers}
+        if not enrolled:
+            answer['ipaotp'] = otp
+        return answer
+
+    # -- policy -------------------------------------------------------------
+
+    def _check_boot_roles(self, req):
+        if self.required_boot_roles and not (self.required_boot_roles
+                                             & set(req.boot_roles)):
+            raise Refused('instance %s may not enroll: the user who booted it '
+                          'held none of the roles %s' % (
+                              req.instance_id,
+                              ', '.join(sorted(self.required_boot_roles))))
+
+    def _hostclass(self, req):
+        hostclass = req.metadata.get('ipa_hostclass')
+        if not hostclass:
+            return None
+        if not _HOSTCLASS.match(hostclass):
+            raise BadRequest('ipa_hostclass %r is not valid (letters, digits, '
+                             '"_", "." and "-", at most 64)' % hostclass[:64])
+        if ('*' in self.allowed_hostclasses
+                or hostclass in self.allowed_hostclasses
+                or hostclass in self.project_hostclasses.get(req.project_id, ())):
+            return hostclass
+        raise Refused('host class %r is not allowed for project %s'
+                      % (hostclass, req.project_id))
+
+    def _fqdn(self, req, ipa_domain):
+        domain = self.domain or ipa_domain.lower()
+        name = req.hostname.lower().rstrip('.')
+        if self.project_subdomain:
+            label = validation.dns_label_from(self.projects.name(req.project_id))
+            domain = '%s.%s' % (label, domain)
+        elif name.endswith('.' + domain):
+            # nova >= 2.94 may hand over an FQDN already in our domain.
+            return validation.check_fqdn(name)
+        short = name.partition('.')[0]
+        validation.check_label(short, 'hostname')
+        return validation.check_fqdn('%s.%s' % (short, domain))
+
+    # -- IPA ----------------------------------------------------------------
+
+    def _show(self, fqdn, deadline):
+        try:
+            return self.ipa.call('host_show', fqdn, all=True,
+                                 deadline=deadline)['result']
+        except errors.NotFound:
+            return None
+
+    def _existing(self, req, fqdn, host, otp, deadline):
+        """Check ownership of an existing host; whether it has enrolled."""
+        owner = ownership.owner_of(host)
+        if owner is None or owner[0] != req.instance_id:
+            LOG.warning('refused %s to instance %s of project %s: the IPA host '
+                        'belongs to %s', fqdn, req.instance_id, req.project_id,
+                        'instance %s' % owner[0] if owner
+                        else 'no novajoin instance')
+            raise Conflict('host %s already exists in IPA and belongs to '
+                           'another %s' % (fqdn, 'instance' if owner
+                                           else 'owner'))
+        if host.get('has_keytab'):
+            return True
+        if not host.get('has_password'):
+            # No keys and no OTP (e.g. host_disable): give it ours again.
+            self.ipa.call('host_mod', fqdn, userpassword=otp, deadline=deadline)
+            LOG.info('set the OTP again on %s (it had neither keys nor password)',
+                     fqdn)
+        return False
+
+    def _create(self, req, fqdn, attrs, wanted, deadline):
+        """Add the host (and its services); None, or the host found instead."""
+        if not wanted:
+            try:
+                self.ipa.call('host_add', fqdn, deadline=deadline, **attrs)
+                return None
+            except errors.DuplicateEntry:
+                return self._show_created_meanwhile(fqdn, deadline)
+        new_subhosts = self._check_subhosts(fqdn, wanted.subhosts, deadline)
+        calls = [('host_add', [fqdn], attrs)]
+        calls += [('host_add', [sub], {'force': True,
+                                       'description': ownership.SUBHOST})
+                  for sub in new_subhosts]
+        calls += [('service_add', [p], {'force': True})
+                  for p in wanted.principals]
+        calls += [('service_add_host', [p], {'host': [fqdn]})
+                  for p in wanted.principals if p.partition('/')[2] != fqdn]
+        calls += [('host_add_managedby', [sub], {'host': [fqdn]})
+                  for sub in wanted.subhosts if sub != fqdn]
+        results = self.ipa.batch(calls, deadline=deadline)
+        if isinstance(results[0], errors.DuplicateEntry):
+            return self._show_created_meanwhile(fqdn, deadline)
+        problems = batch_problems(calls[1:], results[1:])
+        if problems:
+            LOG.error('IPA refused services of %s: %s; removing the host so the '
+                      'next fetch starts again', fqdn, '; '.join(problems))
+            self._rollback(fqdn, deadline)
+            raise errors.IPACommandError('IPA refused services of %s: %s'
+                                         % (fqdn, problems[0]))
+        return None
+
+    def _show_created_meanwhile(self, fqdn, deadline):
+        # Another worker or replica created it between our show and add.
+        host = self._show(fqdn, None if deadline is None else deadline + 1)
+        if host is None:
+            raise errors.IPAUnavailable('host %s was added and removed at once'
+                                        % fqdn)
+        return host
+
+    def _check_subhosts(self, fqdn, subhosts, deadline):
+        """Subhosts to create; Conflict if one exists and is not ours to use."""
+        others = [s for s in subhosts if s != fqdn]
+        calls = [('host_show', [s], {'all': True}) for s in others]
+        new = []
+        for sub, result in zip(others, self.ipa.batch(calls, deadline=deadline)):
+            if isinstance(result, errors.NotFound):
+                new.append(sub)
+            elif isinstance(result, Exception):
+                raise result
+            elif not ownership.is_subhost(result['result']):
+                raise Conflict('service host %s exists in IPA and was not made '
+                               'by novajoin; refusing to let %s manage it'
+                               % (sub, fqdn))
+        return new
+
+    def _rollback(self, fqdn, deadline):
+        try:
+            self.ipa.call('host_del', fqdn, deadline=deadline)
+        except errors.IPAError as exc:
+            LOG.error('could not remove %s after a failed enrollment: %s',
+                      fqdn, exc)
+
+
+def batch_problems(calls, results):
+    """Human-readable refusals in batch results, ignoring harmless ones."""
+    problems = []
+    for (method, args, _), result in zip(calls, results):
+        if isinstance(result, errors.DuplicateEntry):
+            continue
+        if isinstance(result, Exception):
+            problems.append('%s %s: %s' % (method, args[0], result))
+            continue
+        for name, reason in failed_members(result):
+            if reason != ALREADY_MEMBER:
+                problems.append('%s %s: %s: %s' % (method, args[0], name, reason))
+    return problems
+
+
+def failed_members(result):
+    """(member, reason) pairs in a ``*_add_member``-style ``failed`` object."""
+    out = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, (list, tuple)):
+            if (len(node) == 2 and isinstance(node[0], str)
+                    and isinstance(node[1], str)):
+                out.append((node[0], node[1]))
+            else:
+                for value in node:
+                    walk(value)
+    walk(result.get('failed') or {})
+    return out
+
+
+class _LazyImage:
+    """Image properties, fetched at most once per request and only if needed."""
+
+    def __init__(self, images, image_id):
+        self._images = images
+        self._image_id = image_id
+        self._props = None
+
+    def properties(self):
+        if self._props is None:
+            if not self._image_id or self._images is None:
+                self._props = {}
+            else:
+                self._props = self._images.properties(self._image_id)
+        return self._props
+
+    def os_version(self):
+        """'os_distro os_version' for IPA's nsosversion; None if unknown.
+
+        Best effort: metadata already decided to enroll, so a glance failure
+        here must not stop the enrollment.
+        """
+        try:
+            props = self.properties()
+        except Exception as exc:  # noqa: BLE001 - any look-up failure
+            LOG.warning('no OS version for image %s: %s', self._image_id, exc)
+            return None
+        text = ' '.join(v for v in (props.get('os_distro'),
+                                    props.get('os_version')) if v)
+        return text if text and _FREE_TEXT.match(text) else None
