@@ -89,13 +89,15 @@ class KerberosAuth:
             raise errors.IPAAuthError('Kerberos: cannot get a ticket from %s: %s'
                                       % (self.keytab, exc)) from exc
         self._creds = creds
-        # Renew renew_margin before expiry, but never more often than at half
-        # the lifetime (short-lived tickets would otherwise renew every call).
-        self._renew_at = time.monotonic() + max(lifetime - self.renew_margin,
-                                                lifetime / 2)
+        self._renew_at = self._renewal_time(lifetime)
         LOG.info('Kerberos ticket for %s from %s, valid %d s',
                  creds.name, self.keytab, lifetime)
         return creds
+
+    def _renewal_time(self, lifetime):
+        # renew_margin before expiry, but not before half the lifetime, or a
+        # short-lived ticket would be renewed on every call.
+        return time.monotonic() + max(lifetime - self.renew_margin, lifetime / 2)
 
     def credentials(self):
         with self._lock:

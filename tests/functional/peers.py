@@ -100,7 +100,8 @@ class Process:
                                      env=env, cwd=cwd, start_new_session=True)
 
     def log(self):
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors='replace')
 
     def stop(self, sig=15, timeout=10):

@@ -1,0 +1,312 @@
+"""Real nova 34 -> novajoin-server (gunicorn, keystonemiddleware) -> real FreeIPA 4.12.
+
+nova's own DynamicJSON code (../shared/peers/nova_vendordata_call.py) calls the
+service with its keystone token, both directly and through nova's metadata
+WSGI pipeline; the answer is checked in vendor_data2.json and in IPA.
+"""
+import json
+import os
+import subprocess
+import sys
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler
+from http.server import ThreadingHTTPServer
+
+import pytest
+import requests
+
+from tests.functional import peers
+
+NOVA_CALL = peers.PEERS_DIR / 'nova_vendordata_call.py'
+IMAGE_ENROLL = str(uuid.uuid4())
+IMAGE_PLAIN = str(uuid.uuid4())
+IMAGES = {IMAGE_ENROLL: {'ipa_enroll': 'True', 'os_distro': 'fedora', 'os_version': '41'},
+          IMAGE_PLAIN: {'os_distro': 'debian'}}
+
+
+# -- a glance stand-in, registered in the real keystone catalog -----------------
+
+class _Glance(BaseHTTPRequestHandler):
+    requests_seen = []
+
+    def do_GET(self):   # noqa: N802
+        self.requests_seen.append(self.path)
+        image_id = self.path.rsplit('/', 1)[-1]
+        if image_id not in IMAGES:
+            self.send_response(404)
+            self.end_headers()
+            return
+        body = json.dumps(dict(IMAGES[image_id], id=image_id, status='active')).encode()
+        self.send_response(200)
+        self.send_header('Content-Type', 'application/json')
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope='module')
+def glance(peers_env):
+    """A glance endpoint in keystone's catalog, served by a tiny stand-in."""
+    from keystoneauth1 import session
+    from keystoneauth1.identity import v3
+    server = ThreadingHTTPServer(('127.0.0.1', 0), _Glance)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    admin = session.Session(auth=v3.Password(
+        auth_url=peers_env['KEYSTONE_URL'], username='admin',
+        password=peers_env['ADMIN_PASSWORD'], project_name='admin',
+        user_domain_id='default', project_domain_id='default'))
+    url = peers_env['KEYSTONE_URL']
+    service = admin.post(url + '/services', json={'service': {
+        'type': 'image', 'name': 'glance-test-%s' % uuid.uuid4().hex[:6]}}).json()['service']
+    for interface in ('internal', 'public'):
+        admin.post(url + '/endpoints', json={'endpoint': {
+            'service_id': service['id'], 'interface': interface, 'region_id': 'RegionOne',
+            'url': 'http://127.0.0.1:%d' % server.server_port}})
+    yield _Glance
+    admin.delete(url + '/services/%s' % service['id'])   # removes its endpoints
+    server.shutdown()
+
+
+# -- novajoin-server ------------------------------------------------------------
+
+def write_conf(path, ipa_env, peers_env, identity, port, **join_opts):
+    keystone = peers_env['KEYSTONE_URL']
+    join = {'otp_secret': 'functional-test-otp-secret-0123456789abcdef'}
+    join.update(join_opts)
+    lines = ['[DEFAULT]', 'debug = true',
+             '[api]', 'bind_host = 127.0.0.1', 'bind_port = %d' % port,
+             'workers = 2', 'threads = 8',
+             '[join]'] + ['%s = %s' % kv for kv in join.items()] + [
+             '[ipa]', 'servers = %s' % ipa_env['IPA_SERVER'],
+             'ca_file = %s' % ipa_env['IPA_CA_CERT']] + identity + [
+             '[keystone_authtoken]', 'auth_type = password',
+             'auth_url = %s' % keystone, 'www_authenticate_uri = %s' % keystone,
+             'username = vendordata', 'password = %s' % peers_env['VENDORDATA_PASSWORD'],
+             'project_name = service', 'user_domain_name = Default',
+             'project_domain_name = Default',
+             '[service_credentials]', 'auth_type = password', 'auth_url = %s' % keystone,
+             'username = nova', 'password = %s' % peers_env['NOVA_PASSWORD'],
+             'project_name = service', 'user_domain_name = Default',
+             'project_domain_name = Default', 'interface = internal']
+    path.write_text('\n'.join(lines) + '\n')
+
+
+def start_server(tmp_path, name, ipa_env, peers_env, identity, **join_opts):
+    port = peers.free_port()
+    conf = tmp_path / ('%s.conf' % name)
+    write_conf(conf, ipa_env, peers_env, identity, port, **join_opts)
+    exe = os.path.join(os.path.dirname(sys.executable), 'novajoin-server')
+    proc = peers.Process([exe, '--config-file', str(conf)], tmp_path / ('%s.log' % name))
+    url = 'http://127.0.0.1:%d' % port
+    try:
+        peers.wait_for_http(url + '/healthcheck', 60, proc.proc)
+    except RuntimeError:
+        proc.stop()
+        raise AssertionError('novajoin-server did not start:\n' + proc.log())
+    return proc, url
+
+
+@pytest.fixture(scope='module')
+def server(tmp_path_factory, ipa_env, peers_env, novajoin_identity, glance):
+    tmp = tmp_path_factory.mktemp('server')
+    proc, url = start_server(tmp, 'main', ipa_env, peers_env,
+                             identity_conf(novajoin_identity, ipa_env))
+    yield url
+    proc.stop()
+    log = proc.log()
+    # The OTPs handed out in this module must not be in the service's log.
+    for otp in ISSUED:
+        assert otp not in log, 'an OTP leaked into the log'
+
+
+def identity_conf(identity, ipa_env):
+    return ['auth_method = kerberos', 'keytab = %s' % identity['keytab'],
+            'principal = %s' % identity['principal'],
+            'krb5_config = %s' % ipa_env['IPA_KRB5_CONFIG']]
+
+
+ISSUED = []
+
+
+def nova_call(url, instance, *extra, mode='both'):
+    """Run real nova against the target; (result JSON, nova's stderr)."""
+    out = subprocess.run(
+        [os.path.join(peers.peers_env()['PEERS_VENV'], 'bin', 'python'), str(NOVA_CALL),
+         'join@%s/v1/' % url, '--mode', mode, '--instance-json', json.dumps(instance),
+         *extra], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout), out.stderr
+
+
+def join_of(result, mode):
+    if mode == 'direct':
+        return result['direct']['vendor_data2_dynamic_part']['join']
+    assert result['handler']['status'] == 200, result['handler']
+    return result['handler']['body']['join']
+
+
+def instance(unique, **kw):
+    data = {'uuid': str(uuid.uuid4()), 'hostname': 'vm-%s' % unique,
+            'metadata': {'ipa_enroll': 'true', 'ipa_hostclass': 'webservers'},
+            'image_ref': IMAGE_PLAIN}
+    data.update(kw)
+    return data
+
+
+@pytest.fixture
+def cleanup(ipa_admin):
+    hosts = []
+    yield hosts
+    for fqdn in hosts:
+        try:
+            ipa_admin.call('host_del', fqdn)
+        except Exception:   # noqa: BLE001 - already gone is fine
+            pass
+
+
+# -- the tests --------------------------------------------------------------------
+
+def test_nova_gets_an_otp_and_ipa_has_the_host(server, ipa_admin, ipa_env, unique,
+                                               cleanup):
+    inst = instance(unique)
+    fqdn = 'vm-%s.%s' % (unique, ipa_env['IPA_DOMAIN'])
+    cleanup.append(fqdn)
+    result, _ = nova_call(server, inst)
+    direct, handler = join_of(result, 'direct'), join_of(result, 'handler')
+    assert direct['hostname'] == fqdn
+    assert direct['krb_realm'] == ipa_env['IPA_REALM']
+    assert direct['ipa_domain'] == ipa_env['IPA_DOMAIN']
+    assert direct['ipa_server'] == [ipa_env['IPA_SERVER']]
+    assert direct['ipaotp']
+    ISSUED.append(direct['ipaotp'])
+    assert handler == direct            # the second fetch: the same OTP
+    host = ipa_admin.call('host_show', fqdn, all=True)['result']
+    assert host['userclass'] == ['webservers']
+    assert host['has_password'] is True and host['has_keytab'] is False
+    assert host['description'] == ['novajoin: instance=%s project=%s'
+                                   % (inst['uuid'], result['instance']['project_id'])]
+    assert host['nsosversion'] == ['debian']
+    # a third fetch, later and through another worker, is still the same
+    again, _ = nova_call(server, inst, mode='direct')
+    assert join_of(again, 'direct') == direct
+
+
+def test_the_otp_enrolls_the_host_then_is_no_longer_served(server, ipa_env, ipa_admin,
+                                                           unique, cleanup, tmp_path):
+    inst = instance(unique)
+    fqdn = 'vm-%s.%s' % (unique, ipa_env['IPA_DOMAIN'])
+    cleanup.append(fqdn)
+    otp = join_of(nova_call(server, inst, mode='direct')[0], 'direct')['ipaotp']
+    ISSUED.append(otp)
+    # what ipa-client-install does in the guest with the OTP
+    env = dict(os.environ, KRB5_CONFIG=ipa_env['IPA_KRB5_CONFIG'])
+    joined = subprocess.run([ipa_env['IPA_JOIN'], '-s', ipa_env['IPA_SERVER'], '-h', fqdn,
+                             '-w', otp, '-k', str(tmp_path / 'host.keytab')],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert joined.returncode == 0, joined.stderr
+    assert ipa_admin.call('host_show', fqdn)['result']['has_keytab'] is True
+    answer = join_of(nova_call(server, inst, mode='direct')[0], 'direct')
+    assert answer['hostname'] == fqdn and 'ipaotp' not in answer
+
+
+def test_not_enrolling_server_gets_empty_join(server, unique):
+    result, _ = nova_call(server, instance(unique, metadata={'role': 'web'}))
+    assert join_of(result, 'direct') == {} and join_of(result, 'handler') == {}
+
+
+def test_image_property_enrolls_and_metadata_false_wins(server, glance, ipa_admin,
+                                                        ipa_env, unique, cleanup):
+    fqdn = 'vm-%s.%s' % (unique, ipa_env['IPA_DOMAIN'])
+    cleanup.append(fqdn)
+    answer = join_of(nova_call(server, instance(unique, metadata={},
+                                                image_ref=IMAGE_ENROLL),
+                               mode='direct')[0], 'direct')
+    assert answer['hostname'] == fqdn and answer['ipaotp']
+    ISSUED.append(answer['ipaotp'])
+    assert ipa_admin.call('host_show', fqdn, all=True)['result']['nsosversion'] == [
+        'fedora 41']
+    refused = instance('x' + unique, metadata={'ipa_enroll': 'False'},
+                       image_ref=IMAGE_ENROLL)
+    assert join_of(nova_call(server, refused, mode='direct')[0], 'direct') == {}
+
+
+def test_no_token_is_refused_by_keystonemiddleware(server, unique):
+    result, stderr = nova_call(server, instance(unique), '--no-auth', mode='direct')
+    assert join_of(result, 'direct') == {}
+    assert 'HTTP 401' in stderr
+    resp = requests.post(server + '/v1/', json={}, timeout=10)
+    assert resp.status_code == 401
+    resp = requests.post(server + '/v1/', json={}, timeout=10,
+                         headers={'X-Auth-Token': 'gAAAAABbogus'})
+    assert resp.status_code == 401
+
+
+def test_squatted_name_is_409_and_ipa_is_unchanged(server, ipa_admin, ipa_env,
+                                                   unique, cleanup):
+    owner = instance(unique)
+    fqdn = 'vm-%s.%s' % (unique, ipa_env['IPA_DOMAIN'])
+    cleanup.append(fqdn)
+    ISSUED.append(join_of(nova_call(server, owner, mode='direct')[0], 'direct')['ipaotp'])
+    before = ipa_admin.call('host_show', fqdn, all=True)['result']
+    squatter = instance(unique, metadata={'ipa_enroll': 'true', 'ipa_hostclass': 'admins'})
+    result, stderr = nova_call(server, squatter, mode='direct')
+    assert join_of(result, 'direct') == {}
+    assert 'HTTP 409' in stderr
+    after = ipa_admin.call('host_show', fqdn, all=True)['result']
+    assert after == before
+
+
+def test_failure_fatal_nova_sees_a_clear_4xx(server, unique):
+    bad = instance(unique, hostname='bad_name')
+    result, stderr = nova_call(server, bad, '--failure-fatal', mode='direct')
+    assert 'BadRequest' in json.dumps(result) and 'not a valid DNS label' in stderr + json.dumps(result)
+
+
+def test_services_and_subhosts(server, ipa_admin, ipa_env, unique, cleanup):
+    domain = ipa_env['IPA_DOMAIN']
+    fqdn = 'ctl-%s.%s' % (unique, domain)
+    sub = 'ctl-%s.internalapi.%s' % (unique, domain)
+    vip = 'vip-%s.%s' % (unique, domain)
+    cleanup.extend([fqdn, sub, vip])
+    inst = instance(unique, hostname='ctl-%s' % unique, metadata={
+        'ipa_enroll': 'true', 'compact_service_HTTP': '["internalapi"]',
+        'managed_service_haproxy': 'haproxy/%s' % vip})
+    answer = join_of(nova_call(server, inst, mode='direct')[0], 'direct')
+    ISSUED.append(answer['ipaotp'])
+    for host in (sub, vip):
+        shown = ipa_admin.call('host_show', host, all=True)['result']
+        assert shown['description'] == ['novajoin: subhost']
+        assert fqdn in shown['managedby_host']
+    for principal in ('HTTP/%s' % sub, 'haproxy/%s' % vip):
+        shown = ipa_admin.call('service_show', principal)['result']
+        assert fqdn in shown['managedby_host']
+
+
+def test_project_subdomain_and_ipa_outage(tmp_path, ipa_env, peers_env, novajoin_identity,
+                                          ipa_admin, unique, cleanup):
+    ident = identity_conf(novajoin_identity, ipa_env)
+    proc, url = start_server(tmp_path, 'subdomain', ipa_env, peers_env, ident,
+                             project_subdomain='true')
+    try:
+        fqdn = 'vm-%s.demo.%s' % (unique, ipa_env['IPA_DOMAIN'])
+        cleanup.append(fqdn)
+        answer = join_of(nova_call(url, instance(unique), mode='direct')[0], 'direct')
+        assert answer['hostname'] == fqdn
+        ISSUED.append(answer['ipaotp'])
+        assert ipa_admin.call('host_show', fqdn)['result']['fqdn'] == [fqdn]
+    finally:
+        proc.stop()
+    # An unreachable IPA: nova gets a 5xx (and logs it), not a silent 200.
+    dead = dict(ipa_env, IPA_SERVER='127.0.0.1:%d' % peers.free_port())
+    proc, url = start_server(tmp_path, 'dead', dead, peers_env, ident)
+    try:
+        result, stderr = nova_call(url, instance('d' + unique), mode='direct')
+        assert join_of(result, 'direct') == {}
+        assert 'HTTP 503' in stderr
+        assert 'IPA' in proc.log() and 'ERROR' in proc.log()
+    finally:
+        proc.stop()

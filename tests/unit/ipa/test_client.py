@@ -1,0 +1,180 @@
+"""IPAClient behaviour against the JSON-RPC stand-in (the wire is FreeIPA's)."""
+import logging
+import threading
+import time
+
+import pytest
+
+from novajoin.ipa import IPAClient
+from novajoin.ipa import errors
+from novajoin.ipa.auth import PasswordAuth
+from tests.functional.peers import free_port
+
+
+def client(servers, **kwargs):
+    kwargs.setdefault('retries', 1)
+    kwargs.setdefault('retry_backoff', 0.01)
+    return IPAClient(servers, PasswordAuth('admin', 'Secret123'), scheme='http',
+                     **kwargs)
+
+
+def test_call_returns_result_and_maps_errors(fake_ipa):
+    c = client([fake_ipa.address])
+    assert c.call('host_add', 'a.example.test', force=True)['value'] == 'a.example.test'
+    with pytest.raises(errors.DuplicateEntry) as exc:
+        c.call('host_add', 'a.example.test')
+    assert exc.value.code == 4002 and not exc.value.transient
+    with pytest.raises(errors.NotFound):
+        c.call('host_show', 'b.example.test')
+    with pytest.raises(errors.IPACommandError) as exc:
+        c.call('no_such_command')
+    assert exc.value.code == 905
+    assert fake_ipa.ipa.calls.count('host_add') == 2   # command errors: no retry
+
+
+def test_api_version_is_sent(fake_ipa, monkeypatch):
+    seen = []
+    original = fake_ipa.ipa.run
+    monkeypatch.setattr(fake_ipa.ipa, 'run',
+                        lambda m, a, o: seen.append(o) or original(m, a, o))
+    client([fake_ipa.address], api_version='2.251').call('ping')
+    assert seen == [{'version': '2.251'}]
+
+
+def test_batch_returns_results_and_errors_in_order(fake_ipa):
+    c = client([fake_ipa.address])
+    c.call('host_add', 'a.example.test', force=True)
+    out = c.batch([('host_show', ['a.example.test'], {}),
+                   ('host_show', ['b.example.test'], {}),
+                   ('host_add', ['a.example.test'], {'force': True})])
+    assert out[0]['result']['fqdn'] == ['a.example.test']
+    assert isinstance(out[1], errors.NotFound)
+    assert isinstance(out[2], errors.DuplicateEntry)
+    assert c.stats['round_trips'] == 2 and c.stats['writes'] == 2
+    assert c.batch([]) == []
+
+
+def test_session_cookie_is_reused_and_renewed_on_401(fake_ipa, monkeypatch):
+    logins = []
+    auth = PasswordAuth('admin', 'Secret123')
+    original = auth.login
+    monkeypatch.setattr(auth, 'login', lambda *a: logins.append(1) or original(*a))
+    c = IPAClient([fake_ipa.address], auth, scheme='http')
+    for _ in range(3):
+        c.call('ping')
+    assert len(logins) == 1
+    fake_ipa._sessions.clear()            # the server forgot the session
+    c.call('ping')
+    assert len(logins) == 2
+
+
+def test_wrong_password_is_an_auth_error_without_retries(fake_ipa):
+    c = IPAClient([fake_ipa.address], PasswordAuth('admin', 'wrong'),
+                  scheme='http', retries=3)
+    with pytest.raises(errors.IPAAuthError, match='invalid-password'):
+        c.call('ping')
+
+
+def test_failover_to_the_next_server_and_stay_there(fake_ipa):
+    dead = '127.0.0.1:%d' % free_port()
+    c = client([dead, fake_ipa.address])
+    c.call('ping')
+    assert c.servers[c._preferred] == fake_ipa.address
+    c.call('ping')
+    assert c.stats['ping'] == 2
+
+
+def test_all_servers_down_is_unavailable_after_bounded_retries(monkeypatch):
+    c = client(['127.0.0.1:%d' % free_port()], retries=2, retry_backoff=0.01)
+    attempts = []
+    original = c._post
+    monkeypatch.setattr(c, '_post', lambda *a: attempts.append(1) or original(*a))
+    with pytest.raises(errors.IPAUnavailable) as exc:
+        c.call('ping')
+    assert exc.value.transient and len(attempts) == 3
+
+
+def test_http_5xx_is_transient_and_retried(fake_ipa, monkeypatch):
+    from werkzeug.wrappers import Response
+    original = fake_ipa._route
+    state = {'n': 0}
+
+    def flaky(request):
+        state['n'] += 1
+        if state['n'] == 2:   # the first JSON call after login
+            return Response('overloaded', status=503)
+        return original(request)
+    monkeypatch.setattr(fake_ipa, '_route', flaky)
+    c = client([fake_ipa.address])
+    c.call('host_add', 'x.example.test', force=True)   # login, 503, login?, ok
+    assert 'x.example.test' in fake_ipa.ipa.hosts
+
+
+def test_deadline_bounds_retries(monkeypatch):
+    c = client(['127.0.0.1:%d' % free_port()], retries=50, retry_backoff=0.05)
+    start = time.monotonic()
+    with pytest.raises(errors.IPAUnavailable):
+        c.call('ping', deadline=time.monotonic() + 0.3)
+    # it gave up because of the deadline, not after 50 retries
+    assert c.stats['round_trips'] == 1 and time.monotonic() - start < 5
+
+
+def test_calls_in_flight_are_capped(fake_ipa, monkeypatch):
+    state = {'now': 0, 'peak': 0}
+    lock = threading.Lock()
+    original = fake_ipa.ipa.run
+
+    def slow(method, args, options):
+        with lock:
+            state['now'] += 1
+            state['peak'] = max(state['peak'], state['now'])
+        time.sleep(0.05)
+        with lock:
+            state['now'] -= 1
+        return {'summary': 'pong'} if method == 'ping' else original(method, args, options)
+    monkeypatch.setattr(fake_ipa.ipa, 'run', slow)
+
+    def peak(max_in_flight):
+        state['peak'] = 0
+        c = client([fake_ipa.address], max_in_flight=max_in_flight)
+        c.call('env')   # log in first
+        threads = [threading.Thread(target=c.call, args=('ping',)) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return state['peak']
+    assert peak(2) == 2
+    assert peak(8) > 2          # the measurement does see concurrency
+
+
+def test_no_free_slot_before_the_deadline_is_busy(fake_ipa):
+    c = client([fake_ipa.address], max_in_flight=1)
+    c._slots.acquire()            # someone else holds the only slot
+    with pytest.raises(errors.IPAUnavailable, match='busy'):
+        c.call('ping', deadline=time.monotonic() + 0.1)
+
+
+def test_ca_file_wins_over_requests_ca_bundle(monkeypatch):
+    monkeypatch.setenv('REQUESTS_CA_BUNDLE', '/etc/ssl/certs/ca-certificates.crt')
+    c = IPAClient(['ipa.example.test'], PasswordAuth('a', 'b'), ca_file='/tmp/ca.crt')
+    assert c.verify == '/tmp/ca.crt' and c._session.trust_env is False
+    assert IPAClient(['x'], PasswordAuth('a', 'b'), verify=False).verify is False
+
+
+def test_no_server_configured():
+    with pytest.raises(ValueError, match='servers'):
+        IPAClient([], PasswordAuth('a', 'b'))
+
+
+def test_no_secret_in_logs(fake_ipa, caplog):
+    caplog.set_level(logging.DEBUG)
+    c = client([fake_ipa.address])
+    c.call('host_add', 'a.example.test', force=True, userpassword='TopSecretOTP123')
+    c2 = IPAClient([fake_ipa.address], PasswordAuth('admin', 'WrongPass987'),
+                   scheme='http')
+    with pytest.raises(errors.IPAAuthError):
+        c2.call('ping')
+    text = caplog.text + ''.join(str(r.args) for r in caplog.records)
+    assert 'TopSecretOTP123' not in text and 'WrongPass987' not in text
+    assert 'Secret123' not in text

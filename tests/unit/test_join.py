@@ -1,0 +1,262 @@
+"""Enroller behaviour: the decision, naming, OTP stability, ownership, services."""
+import json
+
+import pytest
+
+from novajoin import join
+from novajoin import ownership
+from novajoin.dev.fake_ipa import IPAFault
+from novajoin.ipa import errors
+from novajoin.ipa.client import READ_METHODS
+from novajoin.validation import BadRequest
+from novajoin.validation import VendordataRequest
+from tests.unit.conftest import INSTANCE
+from tests.unit.conftest import PROJECT
+from tests.unit.conftest import StubImages
+from tests.unit.conftest import StubProjects
+from tests.unit.conftest import body
+
+IMAGE = 'c0ffee00-1234-4abc-8def-0123456789ab'
+OTHER = '11111111-2222-4333-8444-555555555555'
+
+
+def request(**overrides):
+    return VendordataRequest.from_json(body(**overrides))
+
+
+def test_enrolls_with_metadata_and_answers_the_join_fields(make_enroller, fake_ipa):
+    answer = make_enroller().handle(request(metadata={'ipa_enroll': 'TRUE',
+                                                      'ipa_hostclass': 'web'}))
+    assert answer['hostname'] == 'vm1.example.test'
+    assert answer['krb_realm'] == 'EXAMPLE.TEST'
+    assert answer['ipa_domain'] == 'example.test'
+    assert answer['ipa_server'] == ['ipa.example.test']
+    host = fake_ipa.ipa.hosts['vm1.example.test']
+    assert host['_password'] == answer['ipaotp']
+    assert host['userclass'] == ['web']
+    assert ownership.owner_of(host) == (INSTANCE, PROJECT)
+
+
+def test_repeated_fetch_same_otp_and_no_write(make_enroller, fake_ipa):
+    first = make_enroller().handle(request())
+    fake_ipa.ipa.calls.clear()
+    again = make_enroller().handle(request())   # another worker: a new Enroller
+    assert again == first
+    # that worker asks the realm once ('env'); the fetch itself is one read
+    assert [c for c in fake_ipa.ipa.calls if c != 'env'] == ['host_show']
+    assert not [c for c in fake_ipa.ipa.calls if c not in READ_METHODS]
+
+
+@pytest.mark.parametrize('metadata', [{}, {'ipa_enroll': 'false'},
+                                      {'ipa_enroll': 'yes-please'}])
+def test_not_enrolling_answers_empty_and_touches_nothing(make_enroller, fake_ipa,
+                                                         metadata):
+    assert make_enroller().handle(request(metadata=metadata)) == {}
+    assert fake_ipa.ipa.calls == [] and not fake_ipa.ipa.hosts
+
+
+def test_image_property_decides_only_when_metadata_is_silent(make_enroller, fake_ipa):
+    images = StubImages({IMAGE: {'ipa_enroll': 'True', 'os_distro': 'rhel',
+                                 'os_version': '9.4'}})
+    enroller = make_enroller(images=images)
+    answer = enroller.handle(request(metadata={}, **{'image-id': IMAGE}))
+    assert answer['ipaotp']
+    assert fake_ipa.ipa.hosts['vm1.example.test']['nsosversion'] == ['rhel 9.4']
+    assert images.lookups == [IMAGE]   # once per request, though used twice
+    # metadata ipa_enroll=false wins over the image, without asking glance
+    assert enroller.handle(request(metadata={'ipa_enroll': 'false'},
+                                   **{'image-id': IMAGE})) == {}
+    assert images.lookups == [IMAGE]
+
+
+def test_metadata_true_needs_no_glance_and_survives_its_failure(make_enroller, fake_ipa):
+    from novajoin.openstack import UpstreamError
+    images = StubImages(error=UpstreamError('glance down'))
+    answer = make_enroller(images=images).handle(request(**{'image-id': IMAGE}))
+    assert answer['ipaotp']          # OS version is best effort
+    assert 'nsosversion' not in fake_ipa.ipa.hosts['vm1.example.test']
+
+
+def test_glance_failure_when_it_must_decide_is_an_upstream_error(make_enroller):
+    from novajoin.openstack import UpstreamError
+    enroller = make_enroller(images=StubImages(error=UpstreamError('glance down')))
+    with pytest.raises(UpstreamError):
+        enroller.handle(request(metadata={}, **{'image-id': IMAGE}))
+
+
+def test_squatted_name_is_a_conflict_and_changes_nothing(make_enroller, fake_ipa):
+    make_enroller().handle(request())
+    before = json.dumps(fake_ipa.ipa.hosts, sort_keys=True)
+    fake_ipa.ipa.calls.clear()
+    with pytest.raises(join.Conflict, match='belongs to another instance'):
+        make_enroller().handle(request(**{'instance-id': OTHER}))
+    assert [c for c in fake_ipa.ipa.calls if c != 'env'] == ['host_show']
+    assert json.dumps(fake_ipa.ipa.hosts, sort_keys=True) == before
+
+
+def test_host_not_made_by_novajoin_is_a_conflict(make_enroller, fake_ipa):
+    fake_ipa.ipa.cmd_host_add('vm1.example.test', description='the mail server')
+    with pytest.raises(join.Conflict, match='another owner'):
+        make_enroller().handle(request())
+
+
+def test_enrolled_host_answers_without_otp(make_enroller, fake_ipa):
+    otp = make_enroller().handle(request())['ipaotp']
+    fake_ipa.ipa.enroll('vm1.example.test', otp)
+    answer = make_enroller().handle(request())
+    assert 'ipaotp' not in answer and answer['hostname'] == 'vm1.example.test'
+
+
+def test_disabled_host_gets_its_otp_again(make_enroller, fake_ipa):
+    otp = make_enroller().handle(request())['ipaotp']
+    fake_ipa.ipa.cmd_host_disable('vm1.example.test')
+    assert make_enroller().handle(request())['ipaotp'] == otp
+    assert fake_ipa.ipa.hosts['vm1.example.test']['_password'] == otp
+
+
+def test_race_with_another_replica_resolves_to_the_same_answer(make_enroller, fake_ipa):
+    enroller = make_enroller()
+    winner = enroller.handle(request())
+    # the other replica saw NotFound, then its host_add hit DuplicateEntry
+    fake_ipa.ipa.fail_next.append(IPAFault(4001, 'NotFound', 'not found'))
+    assert enroller.handle(request()) == winner
+
+
+@pytest.mark.parametrize('hostname,fqdn', [
+    ('VM-01', 'vm-01.example.test'),
+    ('vm1.example.test', 'vm1.example.test'),      # nova 2.94 FQDN in our domain
+    ('vm1.elsewhere.org', 'vm1.example.test'),     # only the short name is used
+])
+def test_fqdn(make_enroller, hostname, fqdn):
+    assert make_enroller().handle(request(hostname=hostname))['hostname'] == fqdn
+
+
+def test_configured_domain(make_enroller):
+    answer = make_enroller(domain='Cloud.Example.Test').handle(request())
+    assert answer['hostname'] == 'vm1.cloud.example.test'
+    assert answer['ipa_domain'] == 'example.test'
+
+
+def test_project_subdomain(make_enroller):
+    enroller = make_enroller(project_subdomain=True,
+                             projects=StubProjects({PROJECT: 'Team Red'}))
+    assert enroller.handle(request())['hostname'] == 'vm1.team-red.example.test'
+
+
+def test_project_subdomain_needs_keystone(make_enroller):
+    with pytest.raises(ValueError, match='project_subdomain'):
+        make_enroller(project_subdomain=True, projects=None)
+
+
+@pytest.mark.parametrize('hostname,message', [
+    ('-bad', 'not a valid DNS label'), ('x' * 64, 'at most 63'),
+    ('under_score', 'not a valid DNS label')])
+def test_bad_hostname_is_refused_before_ipa(make_enroller, fake_ipa, hostname, message):
+    with pytest.raises(BadRequest, match=message):
+        make_enroller().handle(request(hostname=hostname))
+    assert fake_ipa.ipa.calls == ['env']   # the realm, nothing about the host
+
+
+def test_fqdn_over_253_is_refused(make_enroller, fake_ipa):
+    domain = '.'.join(['d' * 50] * 5)   # 254 characters before 'vm1.'
+    with pytest.raises(BadRequest, match='at most 253'):
+        make_enroller(domain=domain).handle(request())
+    assert 'host_show' not in fake_ipa.ipa.calls
+
+
+def test_boot_roles_gate(make_enroller, fake_ipa):
+    enroller = make_enroller(required_boot_roles=['ipa-enroller', 'admin'])
+    with pytest.raises(join.Refused, match='none of the roles admin, ipa-enroller'):
+        enroller.handle(request())
+    assert not fake_ipa.ipa.hosts
+    assert enroller.handle(request(**{'boot-roles': 'member,ipa-enroller'}))['ipaotp']
+
+
+def test_hostclass_policy(make_enroller):
+    enroller = make_enroller(allowed_hostclasses=['web'],
+                             project_hostclasses={PROJECT: 'db|cache'})
+    for cls in ('web', 'db'):
+        assert enroller.handle(request(metadata={'ipa_enroll': 'true',
+                                                 'ipa_hostclass': cls}))
+    with pytest.raises(join.Refused, match="host class 'admin-only' is not allowed"):
+        enroller.handle(request(metadata={'ipa_enroll': 'true',
+                                          'ipa_hostclass': 'admin-only'}))
+    with pytest.raises(BadRequest, match='ipa_hostclass'):
+        enroller.handle(request(metadata={'ipa_enroll': 'true',
+                                          'ipa_hostclass': 'a b;c'}))
+
+
+def test_host_location(make_enroller, fake_ipa):
+    make_enroller().handle(request(metadata={'ipa_enroll': 'true',
+                                             'ipa_host_location': 'Rack 12, DC-1'}))
+    assert fake_ipa.ipa.hosts['vm1.example.test']['nshostlocation'] == ['Rack 12, DC-1']
+
+
+def test_services_in_one_batch(make_enroller, fake_ipa):
+    metadata = {'ipa_enroll': 'true',
+                'compact_service_HTTP': '["internalapi", "storage"]',
+                'managed_service_haproxy': 'haproxy/overcloud.example.test'}
+    make_enroller().handle(request(metadata=metadata))
+    ipa = fake_ipa.ipa
+    assert ipa.calls.count('batch') == 2   # subhost checks, then all the adds
+    for sub in ('vm1.internalapi.example.test', 'vm1.storage.example.test',
+                'overcloud.example.test'):
+        assert ownership.is_subhost(ipa.hosts[sub])
+        assert 'vm1.example.test' in ipa.hosts[sub]['managedby_host']
+    service = ipa.services['HTTP/vm1.internalapi.example.test@EXAMPLE.TEST']
+    assert 'vm1.example.test' in service['managedby_host']
+    assert 'haproxy/overcloud.example.test@EXAMPLE.TEST' in ipa.services
+
+
+def test_shared_vip_host_between_two_instances(make_enroller, fake_ipa):
+    metadata = {'ipa_enroll': 'true',
+                'managed_service_haproxy': 'haproxy/overcloud.example.test'}
+    make_enroller().handle(request(metadata=metadata))
+    make_enroller().handle(request(metadata=metadata, hostname='vm2',
+                                   **{'instance-id': OTHER}))
+    managers = fake_ipa.ipa.hosts['overcloud.example.test']['managedby_host']
+    assert {'vm1.example.test', 'vm2.example.test'} <= set(managers)
+
+
+def test_service_on_a_host_novajoin_did_not_make_is_a_conflict(make_enroller, fake_ipa):
+    fake_ipa.ipa.cmd_host_add('ipa.example.test', description='IPA server')
+    with pytest.raises(join.Conflict, match='was not made by novajoin'):
+        make_enroller().handle(request(metadata={
+            'ipa_enroll': 'true', 'managed_service_x': 'HTTP/ipa.example.test'}))
+    assert 'vm1.example.test' not in fake_ipa.ipa.hosts
+
+
+def test_refused_service_link_rolls_back_the_host(make_enroller, fake_ipa, monkeypatch):
+    ipa = fake_ipa.ipa
+    original = ipa.cmd_service_add_host
+
+    def refuse(principal, host=(), **kw):
+        result = original(principal, host=host, **kw)
+        result['failed'] = {'managedby': {'host': [[host[0], 'Insufficient access']]}}
+        return result
+    monkeypatch.setattr(ipa, 'cmd_service_add_host', refuse)
+    with pytest.raises(errors.IPACommandError, match='Insufficient access'):
+        make_enroller().handle(request(metadata={
+            'ipa_enroll': 'true', 'compact_service_HTTP': '["internalapi"]'}))
+    assert 'vm1.example.test' not in ipa.hosts   # the next fetch starts again
+
+
+def test_ipa_down_is_unavailable(make_enroller):
+    from tests.functional.peers import free_port
+    from novajoin.ipa import IPAClient
+    from novajoin.ipa.auth import PasswordAuth
+    dead = IPAClient(['127.0.0.1:%d' % free_port()], PasswordAuth('a', 'b'),
+                     scheme='http', retries=1, retry_backoff=0.01)
+    enroller = join.Enroller(dead, make_enroller().otps, join.IPAIdentity(dead))
+    with pytest.raises(errors.IPAUnavailable):
+        enroller.handle(request())
+
+
+def test_failed_members_ignores_already_member():
+    result = {'failed': {'managedby': {'host': [['a', join.ALREADY_MEMBER],
+                                                ['b', 'no such entry']]}}}
+    assert join.failed_members(result) == [('a', join.ALREADY_MEMBER),
+                                           ('b', 'no such entry')]
+    calls = [('host_add_managedby', ['x'], {})]
+    assert join.batch_problems(calls, [result]) == [
+        'host_add_managedby x: b: no such entry']
