@@ -1,4 +1,5 @@
 """A small thread-safe TTL cache for look-ups (image properties, project names)."""
+import collections
 import threading
 import time
 
@@ -35,3 +36,23 @@ class TTLCache:
         expired = [k for k, (t, _) in self._data.items() if t <= now]
         for key in expired or list(self._data)[:max(1, self.maxsize // 10)]:
             del self._data[key]
+
+
+class RecentSet:
+    """A bounded set that forgets its oldest members first (a hint, not a truth)."""
+
+    def __init__(self, maxsize=10000):
+        self.maxsize = maxsize
+        self._data = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, key):
+        with self._lock:
+            self._data[key] = None
+            self._data.move_to_end(key)
+            while len(self._data) > self.maxsize:
+                self._data.popitem(last=False)
+
+    def __contains__(self, key):
+        with self._lock:
+            return key in self._data

@@ -20,6 +20,7 @@ from novajoin import metrics
 from novajoin import ownership
 from novajoin import services as services_mod
 from novajoin import validation
+from novajoin.cache import RecentSet
 from novajoin.ipa import errors
 from novajoin.validation import BadRequest
 
@@ -88,6 +89,9 @@ class Enroller:
             for project, classes in (project_hostclasses or {}).items()}
         self.servers = list(servers)
         self.request_deadline = request_deadline
+        # (instance, fqdn) this process has seen in IPA: their repeated
+        # fetches go straight to a read. A hint only; IPA decides.
+        self._seen = RecentSet()
         if project_subdomain and projects is None:
             raise ValueError('project_subdomain needs [service_credentials] to '
                              'read project names from keystone')
@@ -115,33 +119,49 @@ class Enroller:
                              'allowed' % location[:64])
         otp = self.otps.otp(fqdn, req.instance_id)
 
-        host = self._show(fqdn, deadline)
-        if host is None:
-            attrs = {'description': ownership.owner_record(req.instance_id,
-                                                           req.project_id),
-                     'userpassword': otp, 'force': True}
-            if hostclass:
-                attrs['userclass'] = hostclass
-            if location:
-                attrs['nshostlocation'] = location
-            os_version = image.os_version()
-            if os_version:
-                attrs['nsosversion'] = os_version
-            host = self._create(req, fqdn, attrs, wanted_services, deadline)
+        new_host = (req, otp, hostclass, location, image)
+        if wanted_services or (req.instance_id, fqdn) in self._seen:
+            # Known here, or services to link: read first, never write blind.
+            host = self._show(fqdn, deadline)
             if host is None:
-                AUDIT.info('created IPA host %s for instance %s of project %s '
-                           '(caller %s, services %d, subhosts %d)', fqdn,
-                           req.instance_id, req.project_id, caller,
-                           len(wanted_services.principals),
-                           len(wanted_services.subhosts))
-                metrics.OTPS_ISSUED.inc()
+                host = self._create(fqdn, self._host_attrs(*new_host),
+                                    wanted_services, deadline)
+        else:
+            # Most fetches for an unknown host are first fetches: one round
+            # trip. If it exists, IPA refuses the add (DuplicateEntry) and
+            # changes nothing; then we read it and check the owner.
+            host = self._create(fqdn, self._host_attrs(*new_host), None,
+                                deadline)
+        if host is None:
+            AUDIT.info('created IPA host %s for instance %s of project %s '
+                       '(caller %s, services %d, subhosts %d)', fqdn,
+                       req.instance_id, req.project_id, caller,
+                       len(wanted_services.principals),
+                       len(wanted_services.subhosts))
+            metrics.OTPS_ISSUED.inc()
         enrolled = host is not None and self._existing(req, fqdn, host, otp,
                                                        deadline)
+        self._seen.add((req.instance_id, fqdn))
         answer = {'hostname': fqdn, 'krb_realm': realm, 'ipa_domain': ipa_domain,
                   'ipa_server': self.servers}
         if not enrolled:
             answer['ipaotp'] = otp
         return answer
+
+    @staticmethod
+    def _host_attrs(req, otp, hostclass, location, image):
+        """host_add options (reads the image only now, when adding)."""
+        attrs = {'description': ownership.owner_record(req.instance_id,
+                                                       req.project_id),
+                 'userpassword': otp, 'force': True}
+        if hostclass:
+            attrs['userclass'] = hostclass
+        if location:
+            attrs['nshostlocation'] = location
+        os_version = image.os_version()
+        if os_version:
+            attrs['nsosversion'] = os_version
+        return attrs
 
     # -- policy -------------------------------------------------------------
 
@@ -209,14 +229,14 @@ class Enroller:
                      fqdn)
         return False
 
-    def _create(self, req, fqdn, attrs, wanted, deadline):
+    def _create(self, fqdn, attrs, wanted, deadline):
         """Add the host (and its services); None, or the host found instead."""
         if not wanted:
             try:
                 self.ipa.call('host_add', fqdn, deadline=deadline, **attrs)
                 return None
             except errors.DuplicateEntry:
-                return self._show_created_meanwhile(fqdn, deadline)
+                return self._show_existing(fqdn, deadline)
         new_subhosts = self._check_subhosts(fqdn, wanted.subhosts, deadline)
         calls = [('host_add', [fqdn], attrs)]
         calls += [('host_add', [sub], {'force': True,
@@ -230,7 +250,7 @@ class Enroller:
                   for sub in wanted.subhosts if sub != fqdn]
         results = self.ipa.batch(calls, deadline=deadline)
         if isinstance(results[0], errors.DuplicateEntry):
-            return self._show_created_meanwhile(fqdn, deadline)
+            return self._show_existing(fqdn, deadline)
         problems = batch_problems(calls[1:], results[1:])
         if problems:
             LOG.error('IPA refused services of %s: %s; removing the host so the '
@@ -240,8 +260,9 @@ class Enroller:
                                          % (fqdn, problems[0]))
         return None
 
-    def _show_created_meanwhile(self, fqdn, deadline):
-        # Another worker or replica created it between our show and add.
+    def _show_existing(self, fqdn, deadline):
+        # host_add said it exists: created by an earlier fetch, another
+        # worker or replica (a race), or somebody else entirely.
         host = self._show(fqdn, None if deadline is None else deadline + 1)
         if host is None:
             raise errors.IPAUnavailable('host %s was added and removed at once'

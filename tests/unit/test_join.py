@@ -7,7 +7,6 @@ from novajoin import join
 from novajoin import ownership
 from novajoin.dev.fake_ipa import IPAFault
 from novajoin.ipa import errors
-from novajoin.ipa.client import READ_METHODS
 from novajoin.validation import BadRequest
 from novajoin.validation import VendordataRequest
 from tests.unit.conftest import INSTANCE
@@ -37,14 +36,31 @@ def test_enrolls_with_metadata_and_answers_the_join_fields(make_enroller, fake_i
     assert ownership.owner_of(host) == (INSTANCE, PROJECT)
 
 
-def test_repeated_fetch_same_otp_and_no_write(make_enroller, fake_ipa):
-    first = make_enroller().handle(request())
+def test_first_fetch_is_one_ipa_call(make_enroller, fake_ipa):
+    enroller = make_enroller()
+    enroller.identity.get()
     fake_ipa.ipa.calls.clear()
-    again = make_enroller().handle(request())   # another worker: a new Enroller
-    assert again == first
-    # that worker asks the realm once ('env'); the fetch itself is one read
-    assert [c for c in fake_ipa.ipa.calls if c != 'env'] == ['host_show']
-    assert not [c for c in fake_ipa.ipa.calls if c not in READ_METHODS]
+    enroller.handle(request())
+    assert fake_ipa.ipa.calls == ['host_add']
+
+
+def test_repeated_fetch_same_otp_and_no_write(make_enroller, fake_ipa):
+    worker = make_enroller()
+    first = worker.handle(request())
+    fake_ipa.ipa.calls.clear()
+    assert worker.handle(request()) == first
+    assert fake_ipa.ipa.calls == ['host_show']       # one read, nothing else
+    before = json.dumps(fake_ipa.ipa.hosts, sort_keys=True)
+    fake_ipa.ipa.calls.clear()
+    other = make_enroller()                          # another worker or replica
+    assert other.handle(request()) == first
+    # It does not know the host: its add is refused (DuplicateEntry), then it
+    # reads the host. IPA is unchanged.
+    assert [c for c in fake_ipa.ipa.calls if c != 'env'] == ['host_add', 'host_show']
+    assert json.dumps(fake_ipa.ipa.hosts, sort_keys=True) == before
+    fake_ipa.ipa.calls.clear()
+    other.handle(request())
+    assert fake_ipa.ipa.calls == ['host_show']
 
 
 @pytest.mark.parametrize('metadata', [{}, {'ipa_enroll': 'false'},
@@ -90,7 +106,7 @@ def test_squatted_name_is_a_conflict_and_changes_nothing(make_enroller, fake_ipa
     fake_ipa.ipa.calls.clear()
     with pytest.raises(join.Conflict, match='belongs to another instance'):
         make_enroller().handle(request(**{'instance-id': OTHER}))
-    assert [c for c in fake_ipa.ipa.calls if c != 'env'] == ['host_show']
+    assert [c for c in fake_ipa.ipa.calls if c != 'env'] == ['host_add', 'host_show']
     assert json.dumps(fake_ipa.ipa.hosts, sort_keys=True) == before
 
 

@@ -1,0 +1,249 @@
+#!/usr/bin/env python3
+"""Benchmark: enrollments through novajoin-server vs the same IPA calls made directly.
+
+Against the real FreeIPA of ../shared/ipa and the real keystone of ../shared/peers:
+- novajoin: POST /v1/ (nova's body, nova's keystone token) to novajoin-server under
+  gunicorn with keystonemiddleware, N new instances, at concurrency 1 and 16;
+- direct: the calls novajoin makes for a new host (host_show, then host_add with
+  the OTP, class and owner record) from one IPAClient, same auth, same
+  concurrency, no cap on calls in flight;
+- repeated fetches of the hosts just created (IPA calls per fetch).
+Prints enrollments/s, p50/p99 ms, IPA calls and writes per enrollment and the
+novajoin/direct ratio. Not a test: it asserts nothing about speed.
+
+    python bench/vendordata.py [-n 200] [--concurrency 1 16] [--keytab K --principal P]
+"""
+import argparse
+import concurrent.futures
+import json
+import os
+import pathlib
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+import requests
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from novajoin import ownership  # noqa: E402
+from novajoin.ipa import IPAClient  # noqa: E402
+from novajoin.ipa import errors  # noqa: E402
+from novajoin.ipa.auth import KerberosAuth  # noqa: E402
+from novajoin.ipa.auth import PasswordAuth  # noqa: E402
+from novajoin.ipa.client import READ_METHODS  # noqa: E402
+from tests.functional import peers  # noqa: E402
+
+SECRET = 'bench-otp-secret-0123456789abcdefghijklmnop'
+
+
+def percentile(values, pct):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(pct / 100.0 * (len(values) - 1))))]
+
+
+def run(jobs, concurrency):
+    """(wall seconds, latencies ms, failures) of running jobs."""
+    latencies, failures = [], []
+
+    def timed(job):
+        start = time.monotonic()
+        try:
+            job()
+        except Exception as exc:  # noqa: BLE001 - counted, reported
+            failures.append(repr(exc)[:200])
+        return (time.monotonic() - start) * 1000
+    start = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
+        latencies = list(pool.map(timed, jobs))
+    return time.monotonic() - start, latencies, failures
+
+
+def ipa_call_counts(url):
+    """{method: calls} summed over all workers, from /metrics."""
+    text = requests.get(url + '/metrics', timeout=10).text
+    counts = {}
+    for method, value in re.findall(
+            r'^novajoin_ipa_calls_total\{method="([^"]+)",outcome="[^"]+"\} (\S+)$',
+            text, re.M):
+        counts[method] = counts.get(method, 0) + float(value)
+    return counts
+
+
+def diff(after, before):
+    return {k: after.get(k, 0) - before.get(k, 0) for k in after}
+
+
+def nova_token(peers_env):
+    resp = requests.post(peers_env['KEYSTONE_URL'] + '/auth/tokens', json={'auth': {
+        'identity': {'methods': ['password'], 'password': {'user': {
+            'name': 'nova', 'domain': {'id': 'default'},
+            'password': peers_env['NOVA_PASSWORD']}}},
+        'scope': {'project': {'name': 'service', 'domain': {'id': 'default'}}}}},
+        timeout=30)
+    resp.raise_for_status()
+    return resp.headers['X-Subject-Token']
+
+
+def provision_identity(ipa_env, workdir):
+    """A least-privilege keytab for novajoin, made by novajoin-ipa-setup."""
+    keytab = os.path.join(workdir, 'novajoin.keytab')
+    exe = os.path.join(os.path.dirname(sys.executable), 'novajoin-ipa-setup')
+    pw = os.path.join(workdir, 'admin.pw')
+    with open(pw, 'w') as f:
+        f.write(ipa_env['IPA_ADMIN_PASSWORD'])
+    env = dict(os.environ, KRB5_CONFIG=ipa_env['IPA_KRB5_CONFIG'])
+    subprocess.run([exe, '--server', ipa_env['IPA_SERVER'], '--hostname', ipa_env['IPA_SERVER'],
+                    '--ca-file', ipa_env['IPA_CA_CERT'], '--password-file', pw,
+                    '--keytab', keytab, '--getkeytab', ipa_env['IPA_GETKEYTAB']],
+                   check=True, env=env, stdout=subprocess.DEVNULL)
+    return 'nova/%s@%s' % (ipa_env['IPA_SERVER'], ipa_env['IPA_REALM']), keytab
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('-n', type=int, default=200)
+    parser.add_argument('--concurrency', type=int, nargs='+', default=[1, 16])
+    parser.add_argument('--workers', type=int, default=2)
+    parser.add_argument('--max-in-flight', type=int, default=2,
+                        help='novajoin [ipa] max_in_flight (per worker)')
+    parser.add_argument('--keytab')
+    parser.add_argument('--principal')
+    args = parser.parse_args()
+
+    ipa_env, peers_env = peers.ipa_env(), peers.peers_env()
+    work = tempfile.mkdtemp(prefix='nj-bench-')
+    if args.keytab:
+        principal, keytab = args.principal, args.keytab
+    else:
+        principal, keytab = provision_identity(ipa_env, work)
+    os.environ['KRB5_CONFIG'] = ipa_env['IPA_KRB5_CONFIG']
+    admin = IPAClient([ipa_env['IPA_SERVER']], PasswordAuth(
+        ipa_env['IPA_ADMIN_USER'], ipa_env['IPA_ADMIN_PASSWORD']),
+        ca_file=ipa_env['IPA_CA_CERT'], read_timeout=60)
+
+    # novajoin-server under gunicorn, as deployed
+    port = peers.free_port()
+    conf = pathlib.Path(work, 'join.conf')
+    sys.path.insert(0, str(ROOT / 'tests' / 'functional'))
+    from tests.functional.test_server import write_conf
+    write_conf(conf, ipa_env, peers_env,
+               ['auth_method = kerberos', 'keytab = %s' % keytab,
+                'principal = %s' % principal,
+                'krb5_config = %s' % ipa_env['IPA_KRB5_CONFIG'],
+                'max_in_flight = %d' % args.max_in_flight], port)
+    text = conf.read_text().replace('debug = true', 'debug = false').replace(
+        'workers = 2', 'workers = %d' % args.workers).replace('threads = 8', 'threads = 32')
+    conf.write_text(text)
+    mpdir = tempfile.mkdtemp(prefix='nj-prom-')
+    env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=mpdir)
+    exe = os.path.join(os.path.dirname(sys.executable), 'novajoin-server')
+    server = subprocess.Popen([exe, '--config-file', str(conf)], env=env,
+                              stdout=open(os.path.join(work, 'server.log'), 'wb'),
+                              stderr=subprocess.STDOUT)
+    url = 'http://127.0.0.1:%d' % port
+    created = []
+    try:
+        peers.wait_for_http(url + '/healthcheck', 60, server)
+        token = nova_token(peers_env)
+        http = requests.Session()
+        http.headers['X-Auth-Token'] = token
+        project = uuid.uuid4().hex
+        tag = uuid.uuid4().hex[:6]
+        http.post(url + '/v1/', json={'project-id': project, 'instance-id': str(uuid.uuid4()),
+                                      'image-id': '', 'user-data': None, 'hostname': 'warm-' + tag,
+                                      'metadata': {'ipa_enroll': 'true'}, 'boot-roles': ''},
+                  timeout=30).raise_for_status()   # token cache, ticket, session cookie
+        created.append('warm-%s.%s' % (tag, ipa_env['IPA_DOMAIN']))
+        direct = IPAClient([ipa_env['IPA_SERVER']], KerberosAuth(keytab, principal),
+                           ca_file=ipa_env['IPA_CA_CERT'], max_in_flight=64,
+                           read_timeout=30)
+        direct.call('ping')
+        print('novajoin-server: %d gunicorn workers x 32 threads, [ipa] max_in_flight=%d '
+              'per worker; IPA: %s (%s WSGI processes)' % (
+                  args.workers, args.max_in_flight, ipa_env['IPA_SERVER'],
+                  ipa_env.get('IPA_WSGI_PROCESSES', '?')))
+        print('%-34s %8s %8s %8s %10s %10s %5s' % ('run', 'enroll/s', 'p50 ms', 'p99 ms',
+                                                  'IPA calls', 'IPA writes', 'fail'))
+        results = {}
+        for conc in args.concurrency:
+            # -- through novajoin
+            bodies = []
+            for i in range(args.n):
+                name = 'nj%s-%d-%d' % (tag, conc, i)
+                created.append('%s.%s' % (name, ipa_env['IPA_DOMAIN']))
+                bodies.append({'project-id': project, 'instance-id': str(uuid.uuid4()),
+                               'image-id': '', 'user-data': None, 'hostname': name,
+                               'metadata': {'ipa_enroll': 'true', 'ipa_hostclass': 'bench'},
+                               'boot-roles': 'member'})
+
+            def post(b):
+                def job():
+                    resp = http.post(url + '/v1/', json=b, timeout=30)
+                    if resp.status_code != 200 or 'ipaotp' not in resp.json():
+                        raise RuntimeError('HTTP %d %s' % (resp.status_code, resp.text[:100]))
+                return job
+            before = ipa_call_counts(url)
+            wall, lat, fails = run([post(b) for b in bodies], conc)
+            calls = diff(ipa_call_counts(url), before)
+            n_calls = sum(calls.values())
+            n_writes = sum(v for k, v in calls.items() if k not in READ_METHODS)
+            nj = args.n / wall
+            print('%-34s %8.1f %8.0f %8.0f %10.2f %10.2f %5d' % (
+                'novajoin  c=%d' % conc, nj, statistics.median(lat), percentile(lat, 99),
+                n_calls / args.n, n_writes / args.n, len(fails)))
+            # -- repeated fetches of the same hosts
+            before = ipa_call_counts(url)
+            wall_r, lat_r, fails_r = run([post(b) for b in bodies], conc)
+            calls_r = diff(ipa_call_counts(url), before)
+            print('%-34s %8.1f %8.0f %8.0f %10.2f %10.2f %5d' % (
+                'novajoin  c=%d repeated fetch' % conc, args.n / wall_r,
+                statistics.median(lat_r), percentile(lat_r, 99),
+                sum(calls_r.values()) / args.n,
+                sum(v for k, v in calls_r.items() if k not in READ_METHODS) / args.n,
+                len(fails_r)))
+            # -- the same IPA calls, directly
+            names = ['dj%s-%d-%d.%s' % (tag, conc, i, ipa_env['IPA_DOMAIN'])
+                     for i in range(args.n)]
+            created.extend(names)
+
+            def add(fqdn):
+                def job():
+                    try:
+                        direct.call('host_show', fqdn, all=True)
+                    except errors.NotFound:
+                        pass
+                    direct.call('host_add', fqdn, force=True, userpassword=uuid.uuid4().hex,
+                                userclass='bench', description=ownership.owner_record(
+                                    str(uuid.uuid4()), project))
+                return job
+            stats_before = dict(direct.stats)
+            wall_d, lat_d, fails_d = run([add(n) for n in names], conc)
+            d_calls = sum(direct.stats[k] - stats_before.get(k, 0)
+                          for k in direct.stats if k not in ('round_trips', 'writes'))
+            d_writes = direct.stats['writes'] - stats_before.get('writes', 0)
+            dj = args.n / wall_d
+            print('%-34s %8.1f %8.0f %8.0f %10.2f %10.2f %5d' % (
+                'direct    c=%d' % conc, dj, statistics.median(lat_d), percentile(lat_d, 99),
+                d_calls / args.n, d_writes / args.n, len(fails_d)))
+            print('%-34s %8.2f' % ('ratio novajoin/direct c=%d' % conc, nj / dj))
+            results[conc] = {'novajoin_per_s': nj, 'direct_per_s': dj, 'ratio': nj / dj,
+                             'failures': len(fails) + len(fails_d)}
+            for f in (fails + fails_r + fails_d)[:3]:
+                print('   failure: %s' % f)
+        print(json.dumps({'n': args.n, 'results': results}))
+    finally:
+        server.terminate()
+        server.wait(30)
+        # remove what the benchmark created, in batches
+        for i in range(0, len(created), 50):
+            admin.batch([('host_del', [h], {}) for h in created[i:i + 50]])
+
+
+if __name__ == '__main__':
+    main()
