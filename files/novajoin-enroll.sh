@@ -2,6 +2,12 @@
 # novajoin-enroll.sh - enroll this instance in FreeIPA with the one-time
 # password that novajoin put into nova's vendor data.
 #
+# Delivered by nova's StaticJSON vendordata as {"cloud-init": "<this
+# script>"} (files/cloud-config-novajoin.json): cloud-init runs a vendor-data
+# script once per instance (scripts-vendor), and user-data's runcmd or
+# write_files cannot replace it. files/cloud-config-novajoin.yaml carries it
+# as #cloud-config user-data instead.
+#
 # It reads openstack/latest/vendor_data2.json from the config drive if there
 # is one, else from the metadata service, takes the "join" object that nova
 # got from the novajoin-server DynamicJSON target:
@@ -11,25 +17,54 @@
 # installs the IPA client if needed, sets the hostname and runs
 #   ipa-client-install -U --hostname FQDN [--realm R] [--domain D]
 #                      [--server S ...] -w OTP
+# then writes preserve_hostname: true to cloud-init's 99-novajoin.cfg so that
+# cloud-init keeps the FQDN on later boots.
+#
+# Who enrolls. This script reaches every instance, and novajoin answers
+# {"join": {}} for an instance that does not enroll (so does nova when
+# novajoin fails). First the instance's own server metadata ("meta" in
+# openstack/latest/meta_data.json, config drive first, else the metadata
+# service) decides:
+#   ipa_enroll = true (any case)   enroll: wait up to NOVAJOIN_FETCH_TIMEOUT
+#                                  for join data and fail loudly without it
+#   ipa_enroll = anything else     "not enrolling (ipa_enroll=...)", exit 0 at
+#                                  once; vendor_data2.json is not even read
+#   no ipa_enroll                  the Glance image property ipa_enroll may
+#                                  still ask for enrollment, and the guest
+#                                  cannot see it: wait only
+#                                  NOVAJOIN_UNREQUESTED_TIMEOUT for a
+#                                  non-empty join, enroll if it comes, else
+#                                  say nothing was requested and exit 0
+#   meta_data.json unreadable      as for ipa_enroll = true
+# So set ipa_enroll=true in the server metadata to get a loud failure when
+# enrollment does not happen; an image-only request fails quietly (exit 0).
 #
 # POSIX sh only (dash, busybox ash); no python. Needs awk, curl or wget,
-# mktemp, cp, rm, mkdir, od, tr, tail, sleep (coreutils or busybox); mount
-# and blkid for a config drive.
+# mktemp, cp, mv, rm, mkdir, od, tr, tail, sleep (coreutils or busybox);
+# mount and blkid for a config drive.
 #
 # Environment (all optional):
 #   NOVAJOIN_METADATA_URL      vendor_data2.json URL; empty disables the
 #                              metadata service (default
 #                              http://169.254.169.254/openstack/latest/vendor_data2.json)
+#   NOVAJOIN_META_DATA_URL     meta_data.json URL (default: the one beside
+#                              NOVAJOIN_METADATA_URL)
 #   NOVAJOIN_CONFIG_DRIVE_DIR  an already-mounted config drive root; no block
 #                              device is probed or mounted when it is set
 #   NOVAJOIN_FETCH_TIMEOUT     total seconds to keep trying the metadata
 #                              service (default 300)
+#   NOVAJOIN_UNREQUESTED_TIMEOUT  the same when the server metadata has no
+#                              ipa_enroll (default 60)
 #   NOVAJOIN_RETRY_INTERVAL    mean seconds between attempts, +/-50% jitter
 #                              (default 5)
 #   NOVAJOIN_HTTP_TIMEOUT      seconds per HTTP request (default 30)
+#   NOVAJOIN_CLOUD_CFG_DIR     cloud-init's configuration directory (default
+#                              /etc/cloud/cloud.cfg.d); nothing is written
+#                              when it does not exist
 #
-# Exit status: 0 enrolled; 1 no usable vendor data or another error here;
-# otherwise the exit status of ipa-client-install.
+# Exit status: 0 enrolled, or not enrolling as the metadata says above;
+# 1 no usable vendor data or another error here; otherwise the exit status
+# of ipa-client-install.
 
 # xtrace would print the OTP: never trace this script.
 set +x
@@ -39,8 +74,16 @@ umask 077
 
 PROG=novajoin-enroll
 VD_REL=openstack/latest/vendor_data2.json
+MD_REL=openstack/latest/meta_data.json
 METADATA_URL=${NOVAJOIN_METADATA_URL-http://169.254.169.254/$VD_REL}
+if [ -n "$METADATA_URL" ]; then
+    META_URL=${NOVAJOIN_META_DATA_URL:-${METADATA_URL%/*}/meta_data.json}
+else
+    META_URL=${NOVAJOIN_META_DATA_URL:-}
+fi
 FETCH_TIMEOUT=${NOVAJOIN_FETCH_TIMEOUT:-300}
+UNREQUESTED_TIMEOUT=${NOVAJOIN_UNREQUESTED_TIMEOUT:-60}
+CLOUD_CFG_DIR=${NOVAJOIN_CLOUD_CFG_DIR:-/etc/cloud/cloud.cfg.d}
 RETRY_INTERVAL=${NOVAJOIN_RETRY_INTERVAL:-5}
 HTTP_TIMEOUT=${NOVAJOIN_HTTP_TIMEOUT:-30}
 
@@ -92,6 +135,8 @@ is_positive() {
 }
 
 is_uint "$FETCH_TIMEOUT" || fail "NOVAJOIN_FETCH_TIMEOUT must be a number of seconds"
+is_uint "$UNREQUESTED_TIMEOUT" ||
+    fail "NOVAJOIN_UNREQUESTED_TIMEOUT must be a number of seconds"
 is_positive "$HTTP_TIMEOUT" ||
     fail "NOVAJOIN_HTTP_TIMEOUT must be a positive number of seconds"
 is_positive "$RETRY_INTERVAL" ||
@@ -100,6 +145,7 @@ is_positive "$RETRY_INTERVAL" ||
 WORKDIR=$(mktemp -d "${TMPDIR:-/tmp}/novajoin-enroll.XXXXXX") ||
     fail "cannot create a temporary directory"
 VD_FILE=$WORKDIR/vendor_data2.json
+MD_FILE=$WORKDIR/meta_data.json
 
 # --------------------------------------------------------------- JSON
 # A small but complete JSON parser in POSIX awk (mawk, gawk, busybox awk).
@@ -364,6 +410,62 @@ check_vendor_data() {
     return 0
 }
 
+# What the vendor data looked like, for the final message.
+vd_state_text() {
+    case $VD_STATE in
+        nojoin) echo 'the vendor data has no "join" key' ;;
+        emptyjoin) echo '"join" in the vendor data is empty' ;;
+        badjoin) echo '"join" in the vendor data is not an object' ;;
+        badjson) echo 'the vendor data is not valid JSON' ;;
+        *) echo "no vendor data${LAST_FETCH_ERROR:+ (last error: $LAST_FETCH_ERROR)}" ;;
+    esac
+}
+
+# Whether the server metadata asks for enrollment: META_STATE is unknown
+# (not read yet), yes, no or absent (no ipa_enroll); ENROLL_VALUE the value.
+# Same rule as novajoin-server: a case-insensitive "true", blanks stripped.
+META_STATE=unknown
+ENROLL_VALUE=
+check_meta_data() {
+    if ! cmd_type=$(json type "meta ipa_enroll" "$1"); then
+        log "$2: meta_data.json is not valid JSON"
+        return 1
+    fi
+    case $cmd_type in
+        '')
+            META_STATE=absent
+            return 0
+            ;;
+        string) ENROLL_VALUE=$(json str "meta ipa_enroll" "$1") ;;
+        # nova writes strings only; this is a JSON true, false, number...
+        *) ENROLL_VALUE=$cmd_type ;;
+    esac
+    cmd_value=${ENROLL_VALUE#"${ENROLL_VALUE%%[![:space:]]*}"}
+    cmd_value=${cmd_value%"${cmd_value##*[![:space:]]}"}
+    case $cmd_value in
+        [Tt][Rr][Uu][Ee]) META_STATE=yes ;;
+        *) META_STATE=no ;;
+    esac
+    return 0
+}
+
+# Acts on META_STATE once it is known; exits 0 when it says no.
+request_decided() {
+    case $META_STATE in
+        no)
+            rd_value=$(printf '%s' "$ENROLL_VALUE" | tr -d '[:cntrl:]')
+            log "not enrolling (ipa_enroll=$rd_value): the server metadata from the $1 does not ask for IPA enrollment"
+            exit 0
+            ;;
+        yes)
+            log "the server metadata from the $1 asks for IPA enrollment (ipa_enroll)"
+            ;;
+        absent)
+            log "no ipa_enroll in the server metadata from the $1: enrolling only if novajoin sends join data (the image may ask for it)"
+            ;;
+    esac
+}
+
 # --------------------------------------------------------------- config drive
 find_config_drive() {
     if command -v blkid >/dev/null 2>&1; then
@@ -403,16 +505,32 @@ config_drive_root() {
     printf '%s\n' "$CD_MOUNT"
 }
 
-read_config_drive() {
+# Sets CD_ROOT when there is a config drive.
+CD_ROOT=
+open_config_drive() {
     # not in a $(...) subshell: CD_MOUNT must reach cleanup()
     config_drive_root >"$WORKDIR/cd-root" || return 1
-    read -r rcd_root <"$WORKDIR/cd-root"
-    if [ ! -f "$rcd_root/$VD_REL" ]; then
-        log "config drive $rcd_root has no $VD_REL"
+    read -r CD_ROOT <"$WORKDIR/cd-root"
+}
+
+# read_config_drive_file REL FILE: copies REL from the config drive to FILE
+read_config_drive_file() {
+    [ -n "$CD_ROOT" ] || return 1
+    if [ ! -f "$CD_ROOT/$1" ]; then
+        log "config drive $CD_ROOT has no $1"
         return 1
     fi
-    cp "$rcd_root/$VD_REL" "$VD_FILE" || return 1
+    cp "$CD_ROOT/$1" "$2"
+}
+
+read_config_drive() {
+    read_config_drive_file "$VD_REL" "$VD_FILE" || return 1
     check_vendor_data "$VD_FILE" "config drive"
+}
+
+read_config_drive_meta() {
+    read_config_drive_file "$MD_REL" "$MD_FILE" || return 1
+    check_meta_data "$MD_FILE" "config drive"
 }
 
 # --------------------------------------------------------------- metadata
@@ -462,20 +580,55 @@ fetch() {
     ) 2>"$WORKDIR/err" </dev/null && [ -s "$2" ]
 }
 
+# request_timeout DEADLINE: seconds for the next request, at most
+# HTTP_TIMEOUT and not past DEADLINE (but at least 1)
+request_timeout() {
+    rt_left=$(( $1 - $(now) ))
+    if [ "$rt_left" -gt "$HTTP_TIMEOUT" ]; then
+        rt_left=$HTTP_TIMEOUT
+    fi
+    if [ "$rt_left" -lt 1 ]; then
+        rt_left=1
+    fi
+    printf '%s\n' "$rt_left"
+}
+
+# How long to wait for join data when the metadata has no ipa_enroll.
+WAIT_UNREQUESTED=$UNREQUESTED_TIMEOUT
+if [ "$FETCH_TIMEOUT" -lt "$WAIT_UNREQUESTED" ]; then
+    WAIT_UNREQUESTED=$FETCH_TIMEOUT
+fi
+
 read_metadata_service() {
     ATTEMPT=0
-    rms_deadline=$(( $(now) + FETCH_TIMEOUT ))
+    rms_start=$(now)
+    rms_deadline=$(( rms_start + FETCH_TIMEOUT ))
+    if [ "$META_STATE" = absent ]; then
+        rms_deadline=$(( rms_start + WAIT_UNREQUESTED ))
+        log "waiting up to $WAIT_UNREQUESTED s for join data"
+    fi
     while :; do
         ATTEMPT=$((ATTEMPT + 1))
-        rms_left=$(( rms_deadline - $(now) ))
-        rms_t=$HTTP_TIMEOUT
-        if [ "$rms_left" -lt "$rms_t" ]; then
-            rms_t=$rms_left
+        # Until the server metadata is known, ask for it first: it may say
+        # that there is nothing to wait for.
+        if [ "$META_STATE" = unknown ] && [ -n "$META_URL" ]; then
+            if fetch "$META_URL" "$MD_FILE" "$(request_timeout "$rms_deadline")"; then
+                if check_meta_data "$MD_FILE" "metadata service"; then
+                    request_decided "metadata service"
+                    if [ "$META_STATE" = absent ]; then
+                        rms_short=$(( rms_start + WAIT_UNREQUESTED ))
+                        if [ "$rms_short" -lt "$rms_deadline" ]; then
+                            rms_deadline=$rms_short
+                        fi
+                        log "waiting up to $WAIT_UNREQUESTED s for join data"
+                    fi
+                fi
+            else
+                rms_err=$(tail -n 1 "$WORKDIR/err" 2>/dev/null)
+                log "attempt $ATTEMPT: cannot fetch $META_URL: ${rms_err:-empty answer}"
+            fi
         fi
-        if [ "$rms_t" -lt 1 ]; then
-            rms_t=1
-        fi
-        if fetch "$METADATA_URL" "$VD_FILE" "$rms_t"; then
+        if fetch "$METADATA_URL" "$VD_FILE" "$(request_timeout "$rms_deadline")"; then
             check_vendor_data "$VD_FILE" "metadata service" && return 0
             case $VD_STATE in
                 # nova's configuration will not change while we wait
@@ -538,16 +691,46 @@ ensure_ipa_client() {
         fail "the IPA client package did not provide ipa-client-install"
 }
 
+# cloud-init sets the hostname from the metadata on every boot: make it
+# keep the FQDN the host is enrolled under. A failure here is a warning:
+# the enrollment itself has succeeded.
+keep_hostname() {
+    kh_file=$CLOUD_CFG_DIR/99-novajoin.cfg
+    if [ ! -d "$CLOUD_CFG_DIR" ]; then
+        log "warning: no $CLOUD_CFG_DIR (is cloud-init installed?): not writing $kh_file"
+        return 0
+    fi
+    if (
+        umask 022
+        printf '%s\n' \
+            "# Written by $PROG: this host is enrolled in IPA as $FQDN." \
+            '# cloud-init must not change its hostname on later boots.' \
+            'preserve_hostname: true' >"$kh_file.tmp" &&
+            mv -f "$kh_file.tmp" "$kh_file"
+    ); then
+        log "wrote $kh_file (preserve_hostname: true)"
+    else
+        rm -f "$kh_file.tmp"
+        log "warning: could not write $kh_file: cloud-init may reset the hostname on the next boot"
+    fi
+}
+
 # --------------------------------------------------------------- main
 LAST_FETCH_ERROR=
 VD_SOURCE=
-if read_config_drive; then
-    VD_SOURCE="config drive"
-elif [ "$VD_STATE" != none ]; then
-    # A config drive is written once, at boot: if novajoin was down then,
-    # the metadata service may know better now.
-    if [ -n "$METADATA_URL" ]; then
-        log "no usable join data on the config drive: trying the metadata service"
+if open_config_drive; then
+    # The server metadata first: ipa_enroll=false means nothing to do.
+    if read_config_drive_meta; then
+        request_decided "config drive"
+    fi
+    if read_config_drive; then
+        VD_SOURCE="config drive"
+    elif [ "$VD_STATE" != none ]; then
+        # A config drive is written once, at boot: if novajoin was down
+        # then, the metadata service may know better now.
+        if [ -n "$METADATA_URL" ]; then
+            log "no usable join data on the config drive: trying the metadata service"
+        fi
     fi
 fi
 
@@ -557,12 +740,22 @@ if [ -z "$VD_SOURCE" ] && [ -n "$METADATA_URL" ]; then
     fi
 fi
 
+if [ -z "$VD_SOURCE" ] && [ "$META_STATE" = absent ]; then
+    # Not asked for in the metadata, and the image (if it asked) got no
+    # answer from novajoin: most likely an instance that does not enroll.
+    log "not enrolling: nothing was requested in the server metadata (no ipa_enroll) and novajoin gave no enrollment: $(vd_state_text)"
+    exit 0
+fi
+
 if [ -z "$VD_SOURCE" ]; then
     case $VD_STATE in
         nojoin)
             fail "vendor data has no \"join\" key: nova is not configured with the novajoin dynamic vendordata target (vendordata_dynamic_targets = join@http://...)"
             ;;
         emptyjoin)
+            if [ "$META_STATE" = yes ]; then
+                fail "\"join\" in the vendor data is empty although the server metadata sets ipa_enroll: novajoin refused or did not answer nova (see the nova-api-metadata and novajoin-server logs)"
+            fi
             fail "\"join\" in the vendor data is empty: this instance is not set to enroll (ipa_enroll) or novajoin did not answer nova (see the nova-api-metadata and novajoin-server logs)"
             ;;
         badjoin)
@@ -644,4 +837,5 @@ if [ "$RC" -ne 0 ]; then
     exit "$RC"
 fi
 log "enrolled $FQDN in IPA"
+keep_hostname
 exit 0

@@ -1,17 +1,25 @@
 """files/novajoin-enroll.sh, run with dash as a guest would run it.
 
 The metadata service is nova's REAL metadata API (nova 34,
-../shared/peers/nova_metadata_server.py --remote-ip-mode) calling a dynamic
-vendordata target named `join`; the target URL comes from ONE fixture,
-`join_target_url` (today the harness's echo_target; later novajoin-server
---dev). Nothing on this machine is changed: ipa-client-install, hostnamectl,
-hostname, logger (and blkid, mount, package managers where used) are
-recording stand-ins that come first on PATH, or the only things on it.
+../shared/peers/nova_metadata_server.py --remote-ip-mode, one process per
+instance) calling a dynamic vendordata target named `join`; the target URL
+comes from ONE fixture, `join_target_url`: the REAL novajoin-server (module
+scoped, started as tests/functional/test_server.py starts it) against the
+REAL FreeIPA peer. Each test that reaches it boots its own instance (a
+unique hostname, server metadata ipa_enroll=true) and removes the IPA host
+afterwards. Cases that need an answer novajoin never gives (failures,
+retries, odd JSON) use nova with a refusing target, a plain HTTP stand-in
+(FakeHTTP) or a config drive directory.
 
-Needs: dash, shellcheck, curl, and the peers venv with keystone up
-(../shared/peers/up.sh).
+Nothing on this machine is changed: ipa-client-install, hostnamectl,
+hostname, logger (and blkid, mount, package managers where used) are
+recording stand-ins that come first on PATH, or the only things on it; the
+one end-to-end test's ipa-client-install stand-in runs the real ipa-join.
+
+Needs: dash, shellcheck, curl, wget, mawk, gawk, the peers venv with
+keystone up (../shared/peers/up.sh) and the FreeIPA peer
+(../shared/ipa/up.sh).
 """
-import base64
 import contextlib
 import json
 import os
@@ -23,10 +31,19 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import yaml  # PyYAML: a dependency of oslo.config
+
+from novajoin.ipa import errors as ipa_errors
+# novajoin-server as test_server.py runs it; `glance` is its module fixture
+# (an image endpoint in keystone's catalog), imported to be used here too.
+from tests.functional.test_server import IMAGE_ENROLL
+from tests.functional.test_server import glance  # noqa: F401 - fixture
+from tests.functional.test_server import identity_conf
+from tests.functional.test_server import start_server
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / 'files' / 'novajoin-enroll.sh'
@@ -37,10 +54,12 @@ PEERS_PYTHON = os.environ.get('NOVAJOIN_PEERS_PYTHON',
                               '/tmp/peers/venv/bin/python')
 KEYSTONE_URL = os.environ.get('KEYSTONE_URL', 'http://127.0.0.1:35357/v3')
 VD_REL = 'openstack/latest/vendor_data2.json'
+MD_REL = 'openstack/latest/meta_data.json'
 SEP = '--end-of-call--'
 
-# What the echo target answers as `join`. The OTP has the characters a JSON
-# string escapes (nova's json.dumps writes \" \\ and \uXXXX).
+# Join data for the config drive and the HTTP stand-in. The OTP has the
+# characters a JSON string escapes (nova's json.dumps writes \" \\ and
+# \uXXXX).
 JOIN_ANSWER = {
     'hostname': 'vm1.example.test',
     'krb_realm': 'EXAMPLE.TEST',
@@ -48,11 +67,12 @@ JOIN_ANSWER = {
     'ipa_domain': 'example.test',
     'ipa_server': ['ipa1.example.test', 'ipa2.example.test'],
 }
-# nova's fake instance; ipa_enroll so that a real novajoin enrolls it too
-INSTANCE = {'hostname': 'vm1', 'metadata': {'ipa_enroll': 'True'}}
-
 # What the script needs besides sh builtins (a minimal image's tool set).
-MINIMAL_TOOLS = ['mktemp', 'rm', 'cp', 'mkdir', 'od', 'tr', 'tail', 'sleep']
+MINIMAL_TOOLS = ['mktemp', 'rm', 'cp', 'mv', 'mkdir', 'od', 'tr', 'tail',
+                 'sleep']
+
+# OTPs the real novajoin handed out in this module: never in its log.
+ISSUED = []
 
 DASH = shutil.which('dash')
 
@@ -70,11 +90,6 @@ def expected_argv(join):
         for s in servers:
             argv += ['--server', s]
     return argv + ['-w', join['ipaotp']]
-
-
-def b64(doc):
-    return base64.urlsafe_b64encode(
-        json.dumps(doc).encode()).decode().rstrip('=')
 
 
 def free_port():
@@ -198,10 +213,12 @@ class FakeHTTP(object):
 
     def __init__(self):
         self.routes = {}
-        routes = self.routes
+        self.seen = []
+        routes, seen = self.routes, self.seen
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
+                seen.append(self.path)
                 status, body = routes.get(self.path, (404, b'not found'))
                 self.send_response(status)
                 self.send_header('Content-Length', str(len(body)))
@@ -228,84 +245,110 @@ class FakeHTTP(object):
 
 # --------------------------------------------------------------- fixtures
 @pytest.fixture(scope='module')
-def logdir(tmp_path_factory):
-    return tmp_path_factory.mktemp('enroll-logs')
-
-
-@pytest.fixture(scope='module')
-def join_target_url(logdir):
-    """The URL nova calls as the `join` dynamic vendordata target.
-
-    Today: the harness's echo_target answering JOIN_ANSWER. To test against
-    the real service, start `novajoin-server --dev` here and return its
-    /v1/ URL; the tests take what to expect from nova's answer."""
-    port = free_port()
-    proc = Proc('echo_target', [
-        PEERS_PYTHON, str(PEERS / 'echo_target.py'), '--port', str(port),
-        '--record', str(logdir / 'echo_target.requests.jsonl')], logdir)
+def join_target_url(tmp_path_factory, ipa_env, peers_env, novajoin_identity,
+                    glance):  # noqa: F811 - the imported fixture
+    """The URL nova calls as the `join` dynamic vendordata target: the real
+    novajoin-server (keystonemiddleware, novajoin's least-privilege keytab)
+    against the real FreeIPA. `glance` first, so that the image endpoint is
+    in the catalog novajoin reads."""
+    tmp = tmp_path_factory.mktemp('novajoin-server')
+    proc, url = start_server(tmp, 'enroll', ipa_env, peers_env,
+                             identity_conf(novajoin_identity, ipa_env))
     try:
-        proc.wait_port(port)
-        yield 'http://127.0.0.1:%d/json/%s' % (port, b64(JOIN_ANSWER))
+        yield url + '/v1/'
     finally:
         proc.stop()
+    log = proc.log()
+    for otp in ISSUED:
+        assert otp not in log, 'an OTP leaked into the novajoin-server log'
 
 
-class Nova(object):
-    pass
+class VM(object):
+    """An instance as nova's fake instance JSON, and its IPA FQDN."""
+
+    def __init__(self, unique, domain, **kw):
+        self.instance = {'uuid': str(uuid.uuid4()),
+                         'hostname': 'vm-%s' % unique,
+                         'metadata': {'ipa_enroll': 'true'},
+                         # boot from volume: no image to look up
+                         'image_ref': ''}
+        self.instance.update(kw)
+        self.fqdn = '%s.%s' % (self.instance['hostname'], domain)
 
 
-@pytest.fixture(scope='module')
-def nova(join_target_url, logdir):
-    """nova's real metadata API, three ways, started in parallel (importing
-    nova takes seconds):
-      ok    target join@join_target_url, plus StaticJSON serving
-            files/cloud-config-novajoin.json (as in production)
-      down  target join@ a refusing port: nova serves {"join": {}}
-      late  target join@ a refusing port that a test brings up later
-            (a Forwarder to join_target_url's port)
-    """
+@pytest.fixture
+def vm(unique, ipa_env, ipa_admin):
+    """A new instance that asks to enroll; its IPA host is removed after."""
+    v = VM(unique, ipa_env['IPA_DOMAIN'])
+    yield v
+    try:
+        ipa_admin.call('host_del', v.fqdn)
+    except ipa_errors.NotFound:
+        pass
+
+
+class NovaMetadata(object):
+    """nova's real metadata API (one process, one instance) calling
+    join@TARGET; with static=True also StaticJSON serving
+    files/cloud-config-novajoin.json, as in production."""
+
+    def __init__(self, name, target, instance, logdir, static=False):
+        self.port = free_port()
+        argv = [PEERS_PYTHON, str(PEERS / 'nova_metadata_server.py'),
+                '--remote-ip-mode', '--port', str(self.port),
+                '--instance-json', json.dumps(instance), 'join@' + target]
+        if static:
+            argv += ['--static-json', str(STATIC_JSON)]
+        self.proc = Proc(name, argv, logdir)
+        self.vd_url = self.url('vendor_data2.json')
+
+    def url(self, name):
+        return 'http://127.0.0.1:%d/openstack/latest/%s' % (self.port, name)
+
+    def ready(self):
+        self.proc.wait_port(self.port)
+        return self
+
+
+@pytest.fixture
+def nova_api(tmp_path, peers_env):
+    """Starts nova metadata APIs: nova_api(target, instance, static=False).
+    Importing nova takes ~4 s: start what a test needs, then wait."""
     try:
         urllib.request.urlopen(KEYSTONE_URL, timeout=5).close()
     except OSError as e:
         pytest.fail('keystone is not up at %s (%s): run %s/up.sh'
                     % (KEYSTONE_URL, e, PEERS))
-    target = urllib.parse.urlsplit(join_target_url)
-    n = Nova()
-    n.target_port = target.port
-    n.down_sock = bound_socket()
-    n.late_sock = bound_socket()
-    target_path = target.path + ('?' + target.query if target.query else '')
-    specs = {
-        'ok': [join_target_url, '--static-json', str(STATIC_JSON)],
-        'down': ['http://127.0.0.1:%d/v1/' % n.down_sock.getsockname()[1]],
-        'late': ['http://127.0.0.1:%d%s' % (n.late_sock.getsockname()[1],
-                                             target_path)],
-    }
-    procs = []
-    try:
-        for name, (url, *extra) in specs.items():
-            port = free_port()
-            procs.append((port, Proc('nova-metadata-%s' % name, [
-                PEERS_PYTHON, str(PEERS / 'nova_metadata_server.py'),
-                '--remote-ip-mode', '--port', str(port),
-                '--instance-json', json.dumps(INSTANCE),
-                'join@' + url] + extra, logdir)))
-            setattr(n, '%s_port' % name, port)
-            setattr(n, '%s_url' % name,
-                    'http://127.0.0.1:%d/%s' % (port, VD_REL))
-        for port, proc in procs:
-            proc.wait_port(port)
-        yield n
-    finally:
-        for _, proc in procs:
-            proc.stop()
-        n.down_sock.close()
-        n.late_sock.close()
+    started = []
+
+    def start(target, instance, static=False):
+        n = NovaMetadata('nova-metadata-%d' % len(started), target, instance,
+                         tmp_path, static=static)
+        started.append(n)
+        return n.ready()
+
+    yield start
+    for n in started:
+        n.proc.stop()
+
+
+@pytest.fixture
+def nova_ok(nova_api, join_target_url, vm):
+    """nova for `vm`, calling the real novajoin, with StaticJSON."""
+    return nova_api(join_target_url, vm.instance, static=True)
 
 
 def get_json(url):
     with urllib.request.urlopen(url, timeout=30) as r:
         return json.load(r)
+
+
+def issued_join(nova):
+    """What nova serves as `join` now (and note the OTP)."""
+    join = get_json(nova.vd_url)['join']
+    if join.get('ipaotp'):
+        ISSUED.append(join['ipaotp'])
+    return join
 
 
 class Result(object):
@@ -338,7 +381,9 @@ class Guest(object):
         self.rec = tmp_path / 'rec'
         self.tmp = tmp_path / 'tmp'
         self.config_drive = tmp_path / 'config-drive'
-        for d in (self.stubs, self.rec, self.tmp, self.config_drive):
+        self.cloud_cfg_dir = tmp_path / 'cloud.cfg.d'
+        for d in (self.stubs, self.rec, self.tmp, self.config_drive,
+                  self.cloud_cfg_dir):
             d.mkdir()
         self.minimal = False
         self.script = SCRIPT
@@ -355,6 +400,8 @@ class Guest(object):
             'NOVAJOIN_RETRY_INTERVAL': '1',
             'NOVAJOIN_HTTP_TIMEOUT': '10',
             'TMPDIR': str(self.tmp),
+            # never /etc/cloud of this machine
+            'NOVAJOIN_CLOUD_CFG_DIR': str(self.cloud_cfg_dir),
         }
 
     def stub(self, name, extra=''):
@@ -381,27 +428,39 @@ class Guest(object):
         self.installed.mkdir()
         for tool in MINIMAL_TOOLS + list(tools) + ([fetcher] if fetcher
                                                    else []):
-            real = shutil.which(tool)
-            if real is None:
-                pytest.skip('%s is not installed' % tool)
-            (minbin / tool).symlink_to(real)
+            (minbin / tool).symlink_to(need(tool))
         if awk == 'gawk-posix':
-            if shutil.which('gawk') is None:
-                pytest.skip('gawk is not installed')
             (minbin / 'awk').write_text(
-                '#!/bin/sh\nexec %s --posix "$@"\n' % shutil.which('gawk'))
+                '#!/bin/sh\nexec %s --posix "$@"\n' % need('gawk'))
             (minbin / 'awk').chmod(0o755)
         else:
-            real = shutil.which(awk)
-            if real is None:
-                pytest.skip('%s is not installed' % awk)
-            (minbin / 'awk').symlink_to(real)
+            (minbin / 'awk').symlink_to(need(awk))
         self.env['PATH'] = '%s:%s:%s' % (self.stubs, self.installed, minbin)
 
     def write_vendor_data(self, text):
         path = self.config_drive / VD_REL
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding='utf-8')
+
+    def write_meta_data(self, meta, text=None):
+        """meta_data.json on the config drive, as nova writes it ("meta"
+        only when the server has metadata)."""
+        doc = {'uuid': str(uuid.uuid4()), 'hostname': 'vm1.novalocal'}
+        if meta:
+            doc['meta'] = meta
+        path = self.config_drive / MD_REL
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(doc) if text is None else text,
+                        encoding='utf-8')
+
+    @property
+    def cloud_cfg(self):
+        """cloud-init's 99-novajoin.cfg, parsed, or None if not written."""
+        path = self.cloud_cfg_dir / '99-novajoin.cfg'
+        if not path.exists():
+            return None
+        assert path.stat().st_mode & 0o777 == 0o644
+        return yaml.safe_load(path.read_text(encoding='utf-8'))
 
     def _env(self, env):
         e = dict(self.env)
@@ -467,10 +526,18 @@ class Guest(object):
         assert list(self.tmp.iterdir()) == []
 
 
+def need(tool):
+    """The path of a tool the tests need: missing is a failure, not a skip."""
+    path = shutil.which(tool)
+    if path is None:
+        pytest.fail('%s is not installed (apt-get install -y %s)'
+                    % (tool, tool))
+    return path
+
+
 @pytest.fixture
 def guest(tmp_path):
-    if DASH is None:
-        pytest.fail('dash is not installed (apt-get install -y dash)')
+    need('dash')
     return Guest(tmp_path)
 
 
@@ -481,6 +548,7 @@ def assert_failed(result, guest, *phrases):
         assert phrase in result.error
     assert guest.calls('ipa-client-install') == []
     assert guest.calls('hostnamectl') == []
+    assert guest.cloud_cfg is None
     # the failure went to syslog as well
     assert result.error[len('novajoin-enroll: '):] in \
         guest.calls('logger')[-1]
@@ -505,43 +573,116 @@ def test_dash_syntax(guest):
 
 
 # --------------------------------------------------------------- real nova
-def test_enrolls_through_the_nova_metadata_api(guest, nova, tmp_path):
+def assert_enrolled(guest, result, join):
+    """The stand-in ipa-client-install ran once with the join data."""
+    assert result.rc == 0, result.err
+    assert guest.calls('ipa-client-install') == [expected_argv(join)]
+    assert guest.cloud_cfg == {'preserve_hostname': True}
+    assert 'wrote %s' % (guest.cloud_cfg_dir / '99-novajoin.cfg') in result.err
+    guest.assert_secret_kept(result, join['ipaotp'])
+
+
+def test_enrolls_through_the_nova_metadata_api(guest, nova_ok, vm, ipa_env,
+                                               tmp_path):
     # The script as a guest receives it: nova's StaticJSON vendor_data.json,
-    # the cloud-config in its "cloud-init" key, write_files content.
-    static = get_json(nova.ok_url.replace('vendor_data2', 'vendor_data'))
-    cfg = yaml.safe_load(static['cloud-init'])
-    delivered = cfg['write_files'][0]['content']
+    # whose "cloud-init" part is the script itself (scripts-vendor runs it).
+    static = get_json(nova_ok.url('vendor_data.json'))
+    delivered = static['cloud-init']
     assert delivered == SCRIPT.read_text(encoding='utf-8')
     guest.script = tmp_path / 'novajoin-enroll.sh'
     guest.script.write_text(delivered, encoding='utf-8')
 
-    vd = get_json(nova.ok_url)
-    join = vd['join']
-    assert join.get('hostname') and join.get('ipaotp'), vd
+    vd = get_json(nova_ok.vd_url)
+    join = issued_join(nova_ok)
+    # the real novajoin's answer for this instance, the same on each fetch
+    assert vd['join'] == join
+    assert join['hostname'] == vm.fqdn
+    assert join['krb_realm'] == ipa_env['IPA_REALM']
+    assert join['ipa_domain'] == ipa_env['IPA_DOMAIN']
+    assert join['ipa_server'] == [ipa_env['IPA_SERVER']]
+    assert join['ipaotp']
     # the script text under "static" mentions "join" and "ipaotp" too
     assert vd['static'] == static
 
-    r = guest.run(NOVAJOIN_METADATA_URL=nova.ok_url, NJ_OTP='inherited')
-    assert r.rc == 0, r.err
-    assert guest.calls('ipa-client-install') == [expected_argv(join)]
-    assert guest.calls('hostnamectl') == [['set-hostname', join['hostname']]]
+    r = guest.run(NOVAJOIN_METADATA_URL=nova_ok.vd_url, NJ_OTP='inherited')
+    assert_enrolled(guest, r, join)
+    assert guest.calls('hostnamectl') == [['set-hostname', vm.fqdn]]
     assert guest.calls('hostname') == []
     assert '-w ********' in r.err
+    assert ('the server metadata from the metadata service asks for IPA '
+            'enrollment') in r.err
     assert 'join data from the metadata service' in r.err
-    guest.assert_secret_kept(r, join['ipaotp'])
-    assert any('enrolled %s' % join['hostname'] in ' '.join(c)
+    assert any('enrolled %s' % vm.fqdn in ' '.join(c)
                for c in guest.calls('logger'))
 
 
-def test_waits_for_the_metadata_service_to_come_up(guest, nova):
+# ipa-client-install's enrolment step, for real: ipa-join with the OTP.
+IPA_JOIN_STUB = '''server= host= otp=
+while [ $# -gt 0 ]; do
+    case $1 in
+        --server) [ -n "$server" ] || server=$2; shift ;;
+        --hostname) host=$2; shift ;;
+        -w) otp=$2; shift ;;
+        --realm | --domain) shift ;;
+    esac
+    shift
+done
+KRB5_CONFIG=$IPA_KRB5_CONFIG "$IPA_JOIN" -s "$server" -h "$host" \\
+    -w "$otp" -k "$NJ_TEST_KEYTAB" >"$NJ_TEST_JOIN_LOG" 2>&1
+exit'''
+
+
+def test_end_to_end_the_delivered_script_enrolls_the_host_in_ipa(
+        guest, nova_ok, vm, ipa_env, ipa_admin, tmp_path):
+    """nova's StaticJSON delivers the script, nova's DynamicJSON gets the
+    OTP from the real novajoin, ipa-join enrolls the host in the real IPA."""
+    guest.script = tmp_path / 'vendor-script'
+    guest.script.write_text(get_json(nova_ok.url('vendor_data.json'))
+                            ['cloud-init'], encoding='utf-8')
+    guest.stub('ipa-client-install', extra=IPA_JOIN_STUB)
+    keytab = tmp_path / 'host.keytab'
+    join_log = tmp_path / 'ipa-join.log'
+    env = dict(NOVAJOIN_METADATA_URL=nova_ok.vd_url,
+               IPA_JOIN=ipa_env['IPA_JOIN'],
+               IPA_KRB5_CONFIG=ipa_env['IPA_KRB5_CONFIG'],
+               NJ_TEST_KEYTAB=str(keytab), NJ_TEST_JOIN_LOG=str(join_log))
+    # novajoin creates the host at nova's first call
+    join = issued_join(nova_ok)
+    assert ipa_admin.call('host_show', vm.fqdn)['result']['has_keytab'] \
+        is False
+
+    r = guest.run(**env)
+    ipa_join_out = join_log.read_text() if join_log.exists() else ''
+    assert r.rc == 0, r.err + ipa_join_out
+    # the OTP the script got is the one nova served before (one per host)
+    assert guest.calls('ipa-client-install') == [expected_argv(join)]
+    otp = join['ipaotp']
+    assert ipa_admin.call('host_show', vm.fqdn)['result']['has_keytab'] is True
+    assert keytab.stat().st_size > 0
+    assert guest.cloud_cfg == {'preserve_hostname': True}
+    guest.assert_secret_kept(r, otp)
+    assert otp not in ipa_join_out
+
+    # Enrolled: novajoin no longer hands out an OTP, and a second run of the
+    # script says why instead of trying.
+    join = get_json(nova_ok.vd_url)['join']
+    assert join['hostname'] == vm.fqdn and 'ipaotp' not in join
+    again = guest.run(**env)
+    assert again.rc == 1
+    assert 'no OTP (ipaotp)' in again.error and 'already enrolled' in \
+        again.error
+    assert len(guest.calls('ipa-client-install')) == 1
+
+
+def test_waits_for_the_metadata_service_to_come_up(guest, nova_ok):
     sock = bound_socket()
     url = 'http://127.0.0.1:%d/%s' % (sock.getsockname()[1], VD_REL)
     proc = guest.start(NOVAJOIN_METADATA_URL=url)
     fwd = None
     try:
-        wait_for(lambda: 'attempt 2: cannot fetch' in guest.stderr_so_far(),
-                 15, 'two refused attempts')
-        fwd = Forwarder(sock, nova.ok_port)
+        wait_for(lambda: 'attempt 2: cannot fetch %s' % url
+                 in guest.stderr_so_far(), 15, 'two refused attempts')
+        fwd = Forwarder(sock, nova_ok.port)
         r = guest.finish(proc)
     finally:
         if proc.poll() is None:
@@ -551,60 +692,151 @@ def test_waits_for_the_metadata_service_to_come_up(guest, nova):
             fwd.close()
         else:
             sock.close()
-    assert r.rc == 0, r.err
     assert 'retrying in' in r.err
-    join = get_json(nova.ok_url)['join']
-    assert guest.calls('ipa-client-install') == [expected_argv(join)]
-    guest.assert_secret_kept(r, join['ipaotp'])
+    # meta_data.json was tried first, beside vendor_data2.json
+    assert 'cannot fetch %s' % url.replace('vendor_data2', 'meta_data') \
+        in r.err
+    assert_enrolled(guest, r, issued_join(nova_ok))
 
 
-def test_retries_while_nova_serves_an_empty_join(guest, nova):
-    # nova answers {"join": {}} while the target is down (novajoin
-    # restarting), then the real answer once it is up.
-    proc = guest.start(NOVAJOIN_METADATA_URL=nova.late_url)
+def test_retries_while_nova_serves_an_empty_join(guest, nova_api,
+                                                 join_target_url, vm):
+    # nova answers {"join": {}} while novajoin is down (restarting), then
+    # novajoin's answer once it is up.
+    target = urllib.parse.urlsplit(join_target_url)
+    late = bound_socket()
     fwd = None
     try:
-        wait_for(lambda: '"join" in vendor_data2.json is empty'
-                 in guest.stderr_so_far(), 20, 'an empty join from nova')
-        fwd = Forwarder(nova.late_sock, nova.target_port)
-        r = guest.finish(proc)
-        join = get_json(nova.late_url)['join']
+        nova = nova_api('http://127.0.0.1:%d%s' % (late.getsockname()[1],
+                                                   target.path), vm.instance)
+        proc = guest.start(NOVAJOIN_METADATA_URL=nova.vd_url)
+        try:
+            wait_for(lambda: '"join" in vendor_data2.json is empty'
+                     in guest.stderr_so_far(), 20, 'an empty join from nova')
+            fwd = Forwarder(late, target.port)
+            r = guest.finish(proc)
+            join = issued_join(nova)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
         if fwd:
             fwd.close()
-    assert r.rc == 0, r.err
-    assert guest.calls('ipa-client-install') == [expected_argv(join)]
-    guest.assert_secret_kept(r, join['ipaotp'])
+        else:
+            late.close()
+    assert join['hostname'] == vm.fqdn
+    assert_enrolled(guest, r, join)
 
 
-def test_fails_when_join_stays_empty(guest, nova):
-    r = guest.run(NOVAJOIN_METADATA_URL=nova.down_url,
-                  NOVAJOIN_FETCH_TIMEOUT='1')
+def test_fails_when_join_stays_empty(guest, nova_api, unique):
+    # ipa_enroll=true in the metadata, and novajoin never answers
+    refused = bound_socket()
+    try:
+        nova = nova_api('http://127.0.0.1:%d/v1/' % refused.getsockname()[1],
+                        VM(unique, 'example.test').instance)
+        r = guest.run(NOVAJOIN_METADATA_URL=nova.vd_url,
+                      NOVAJOIN_FETCH_TIMEOUT='4')
+    finally:
+        refused.close()
     assert_failed(r, guest, '"join" in the vendor data is empty',
-                  'ipa_enroll', 'novajoin')
+                  'although the server metadata sets ipa_enroll',
+                  'novajoin')
+    assert 'retrying in' in r.err
 
 
 def test_config_drive_without_join_falls_back_to_metadata_service(guest,
-                                                                  nova):
+                                                                  nova_ok):
     guest.write_vendor_data('{"join": {}}')
-    r = guest.run(NOVAJOIN_METADATA_URL=nova.ok_url)
-    assert r.rc == 0, r.err
+    r = guest.run(NOVAJOIN_METADATA_URL=nova_ok.vd_url)
     assert 'config drive: "join" in vendor_data2.json is empty' in r.err
     assert 'trying the metadata service' in r.err
-    join = get_json(nova.ok_url)['join']
-    assert guest.calls('ipa-client-install') == [expected_argv(join)]
+    assert_enrolled(guest, r, issued_join(nova_ok))
 
 
 @pytest.mark.parametrize('fetcher', ['curl', 'wget'])
-def test_fetches_with_curl_or_wget_alone(guest, nova, fetcher):
+def test_fetches_with_curl_or_wget_alone(guest, nova_ok, fetcher):
     guest.use_minimal_path(fetcher=fetcher)
-    r = guest.run(NOVAJOIN_METADATA_URL=nova.ok_url)
-    assert r.rc == 0, r.err
-    join = get_json(nova.ok_url)['join']
-    assert guest.calls('ipa-client-install') == [expected_argv(join)]
+    r = guest.run(NOVAJOIN_METADATA_URL=nova_ok.vd_url)
+    assert_enrolled(guest, r, issued_join(nova_ok))
+
+
+# --------------------------------------------------------------- who enrolls
+def assert_not_enrolled(guest, result, *phrases):
+    assert result.rc == 0, result.err
+    lines = result.err.strip().splitlines()
+    assert lines and 'ERROR' not in result.err, result.err
+    for phrase in phrases:
+        assert phrase in lines[-1], result.err
+    assert guest.calls('ipa-client-install') == []
+    assert guest.calls('hostnamectl') == guest.calls('hostname') == []
+    assert guest.cloud_cfg is None
+    assert list(guest.tmp.iterdir()) == []
+
+
+def test_metadata_ipa_enroll_false_exits_at_once(guest, nova_api,
+                                                 join_target_url, unique):
+    """Real nova and novajoin: the instance says no; the script does not
+    even fetch vendor_data2.json (nor make nova call novajoin)."""
+    inst = VM(unique, 'example.test', metadata={'ipa_enroll': 'False',
+                                                'role': 'web'}).instance
+    nova = nova_api(join_target_url, inst)
+    started = time.monotonic()
+    r = guest.run(NOVAJOIN_METADATA_URL=nova.vd_url)
+    assert time.monotonic() - started < 5
+    assert_not_enrolled(guest, r, 'not enrolling (ipa_enroll=False)',
+                        'metadata service')
+    assert nova.vd_url not in r.err
+    # and what novajoin answers for it: {} (the spec)
+    assert get_json(nova.vd_url)['join'] == {}
+
+
+def test_unrequested_instance_waits_briefly_then_exits_0(
+        guest, nova_api, join_target_url, unique):
+    """Real nova and novajoin: no ipa_enroll in the metadata nor in the
+    image (boot from volume), so novajoin answers {}: no error, no 300 s."""
+    inst = VM(unique, 'example.test', metadata={'role': 'web'}).instance
+    nova = nova_api(join_target_url, inst)
+    # what novajoin answers for it: {} (the spec). This first call also
+    # lets nova get its keystone token, which takes longer than 2 s at times.
+    assert get_json(nova.vd_url)['join'] == {}
+    started = time.monotonic()
+    r = guest.run(NOVAJOIN_METADATA_URL=nova.vd_url,
+                  NOVAJOIN_FETCH_TIMEOUT='300',
+                  NOVAJOIN_UNREQUESTED_TIMEOUT='2')
+    elapsed = time.monotonic() - started
+    # the script counts whole seconds of uptime: 2 s is 1 to 2 s
+    assert 1 <= elapsed < 15, elapsed
+    assert 'retrying in' in r.err
+    assert 'no ipa_enroll in the server metadata from the metadata service' \
+        in r.err
+    assert 'waiting up to 2 s for join data' in r.err
+    assert_not_enrolled(guest, r, 'not enrolling: nothing was requested in '
+                        'the server metadata (no ipa_enroll) and novajoin '
+                        'gave no enrollment', '"join" in the vendor data is '
+                        'empty')
+
+
+def test_unrequested_instance_enrolls_when_the_image_asks(
+        guest, nova_api, join_target_url, ipa_env, ipa_admin, unique):
+    """Real nova and novajoin: no ipa_enroll in the server metadata, the
+    Glance image property asks for it; the guest cannot see that, but the
+    join data comes and the script enrolls."""
+    v = VM(unique, ipa_env['IPA_DOMAIN'], metadata={},
+           image_ref=IMAGE_ENROLL)
+    try:
+        nova = nova_api(join_target_url, v.instance)
+        r = guest.run(NOVAJOIN_METADATA_URL=nova.vd_url,
+                      NOVAJOIN_UNREQUESTED_TIMEOUT='20')
+        join = issued_join(nova)
+        assert join['hostname'] == v.fqdn
+        assert 'no ipa_enroll in the server metadata' in r.err
+        assert_enrolled(guest, r, join)
+    finally:
+        try:
+            ipa_admin.call('host_del', v.fqdn)
+        except ipa_errors.NotFound:
+            pass
 
 
 # --------------------------------------------------------------- fetching
@@ -701,19 +933,11 @@ def test_config_drive_json_variants(guest, variant):
     guest.assert_secret_kept(r, JOIN_ANSWER['ipaotp'])
 
 
-@pytest.mark.parametrize('awk', ['mawk', 'gawk', 'gawk-posix', 'busybox'])
+# The awks installed here (missing one fails; busybox is not installed, so
+# busybox awk is not tested).
+@pytest.mark.parametrize('awk', ['mawk', 'gawk', 'gawk-posix'])
 def test_parses_with_each_awk_on_a_minimal_image(guest, awk):
-    if awk == 'busybox':
-        if shutil.which('busybox') is None:
-            pytest.skip('busybox is not installed')
-        guest.use_minimal_path(awk='true', fetcher=None)
-        awk_path = guest.dir / 'minbin' / 'awk'
-        awk_path.unlink()
-        awk_path.write_text('#!/bin/sh\nexec %s awk "$@"\n'
-                            % shutil.which('busybox'))
-        awk_path.chmod(0o755)
-    else:
-        guest.use_minimal_path(awk=awk, fetcher=None)
+    guest.use_minimal_path(awk=awk, fetcher=None)
     # no hostnamectl on this image: the script falls back to hostname
     guest.unstub('hostnamectl')
     guest.write_vendor_data(_decoy_first(JOIN_ANSWER))
@@ -795,6 +1019,7 @@ def test_no_vendor_data_at_all(guest):
 
 @pytest.mark.parametrize('name, value', [
     ('NOVAJOIN_FETCH_TIMEOUT', 'soon'),
+    ('NOVAJOIN_UNREQUESTED_TIMEOUT', '-5'),
     ('NOVAJOIN_RETRY_INTERVAL', '0'),
     ('NOVAJOIN_HTTP_TIMEOUT', '-1'),
 ])
@@ -810,6 +1035,8 @@ def test_ipa_client_install_exit_status_is_propagated(guest, code):
     assert r.rc == code, r.err
     assert r.error == ('novajoin-enroll: ERROR: ipa-client-install failed '
                        'with exit status %d' % code)
+    # not enrolled: cloud-init may keep managing the hostname
+    assert guest.cloud_cfg is None
     assert guest.calls('ipa-client-install') == [expected_argv(JOIN_ANSWER)]
     guest.assert_secret_kept(r, JOIN_ANSWER['ipaotp'])
 
@@ -928,3 +1155,198 @@ def test_package_without_ipa_client_install(pkg_guest):
     pkg_guest.stub('yum', extra=PKG_STUB)
     r = pkg_guest.run(NJ_TEST_PKG_OK='ipa-client', NJ_TEST_PKG_NOBIN='1')
     assert_failed(r, pkg_guest, 'did not provide ipa-client-install')
+
+
+# --------------------------------------------------------------- who enrolls,
+# from the config drive and the HTTP stand-in
+@pytest.mark.parametrize('value', ['false', 'False', 'no', '0', '', 'truely'])
+def test_config_drive_metadata_says_no(guest, value):
+    # join data present, and still nothing happens: the metadata wins
+    guest.write_meta_data({'ipa_enroll': value})
+    guest.write_vendor_data(json.dumps({'join': BASE}))
+    r = guest.run()
+    assert_not_enrolled(guest, r, 'not enrolling (ipa_enroll=%s)' % value,
+                        'config drive')
+
+
+@pytest.mark.parametrize('value', ['true', 'True', 'TRUE', ' true\n'])
+def test_config_drive_metadata_says_yes(guest, value):
+    # case-insensitive, blanks stripped: the rule novajoin-server applies
+    guest.write_meta_data({'ipa_enroll': value, 'role': 'web'})
+    guest.write_vendor_data(json.dumps({'join': BASE}))
+    r = guest.run()
+    assert r.rc == 0, r.err
+    assert 'asks for IPA enrollment' in r.err
+    assert len(guest.calls('ipa-client-install')) == 1
+    assert guest.cloud_cfg == {'preserve_hostname': True}
+
+
+def test_config_drive_metadata_says_yes_and_join_is_empty(guest):
+    guest.write_meta_data({'ipa_enroll': 'true'})
+    guest.write_vendor_data('{"join": {}}')
+    r = guest.run()
+    assert_failed(r, guest, '"join" in the vendor data is empty although '
+                  'the server metadata sets ipa_enroll')
+
+
+def test_config_drive_metadata_says_no_with_control_characters(guest):
+    guest.write_meta_data({'ipa_enroll': 'no\nFAKE: line\x1b[31m'})
+    r = guest.run()
+    assert_not_enrolled(guest, r, 'not enrolling (ipa_enroll=noFAKE: '
+                        'line[31m)')
+    assert '\x1b' not in r.err
+
+
+@pytest.mark.parametrize('vendor_data, state', [
+    ('{"join": {}}', '"join" in the vendor data is empty'),
+    ('{"static": {}}', 'the vendor data has no "join" key'),
+    (None, 'no vendor data'),
+])
+def test_config_drive_unrequested_without_join_exits_0(guest, vendor_data,
+                                                       state):
+    # metadata service disabled: nothing more to wait for
+    guest.write_meta_data({'role': 'web'})
+    if vendor_data is not None:
+        guest.write_vendor_data(vendor_data)
+    started = time.monotonic()
+    r = guest.run()
+    assert time.monotonic() - started < 5
+    assert_not_enrolled(guest, r, 'nothing was requested in the server '
+                        'metadata (no ipa_enroll) and novajoin gave no '
+                        'enrollment', state)
+
+
+def test_config_drive_unrequested_with_join_enrolls(guest):
+    # the image asked: novajoin sent join data, so enroll
+    guest.write_meta_data({})
+    guest.write_vendor_data(json.dumps({'join': BASE}))
+    r = guest.run()
+    assert r.rc == 0, r.err
+    assert 'no ipa_enroll in the server metadata from the config drive' \
+        in r.err
+    assert len(guest.calls('ipa-client-install')) == 1
+
+
+def test_unrequested_waits_only_the_short_timeout(guest, fake_http):
+    guest.write_meta_data({})
+    guest.write_vendor_data('{"join": {}}')
+    url = fake_http.url('/latest/vendor_data2.json', 200, b'{"join": {}}')
+    started = time.monotonic()
+    r = guest.run(NOVAJOIN_METADATA_URL=url, NOVAJOIN_FETCH_TIMEOUT='60',
+                  NOVAJOIN_UNREQUESTED_TIMEOUT='2')
+    elapsed = time.monotonic() - started
+    assert 1 <= elapsed < 10, elapsed
+    assert 'waiting up to 2 s for join data' in r.err
+    assert 'retrying in' in r.err
+    assert_not_enrolled(guest, r, 'nothing was requested',
+                        '"join" in the vendor data is empty')
+    # the metadata came from the config drive: not asked again
+    assert set(fake_http.seen) == {'/latest/vendor_data2.json'}
+
+
+def test_unrequested_timeout_is_capped_by_the_fetch_timeout(guest,
+                                                            fake_http):
+    url = fake_http.url('/latest/vendor_data2.json', 200, b'{"join": {}}')
+    fake_http.url('/latest/meta_data.json', 200, b'{"uuid": "x"}')
+    started = time.monotonic()
+    r = guest.run(NOVAJOIN_METADATA_URL=url, NOVAJOIN_FETCH_TIMEOUT='1',
+                  NOVAJOIN_UNREQUESTED_TIMEOUT='60')
+    assert time.monotonic() - started < 8
+    assert 'waiting up to 1 s for join data' in r.err
+    assert_not_enrolled(guest, r, 'nothing was requested')
+
+
+def test_metadata_service_says_no_before_vendor_data_is_fetched(guest,
+                                                                fake_http):
+    url = fake_http.url('/latest/vendor_data2.json', 200,
+                        json.dumps({'join': BASE}).encode())
+    fake_http.url('/latest/meta_data.json', 200,
+                  b'{"meta": {"ipa_enroll": "false"}}')
+    r = guest.run(NOVAJOIN_METADATA_URL=url)
+    assert_not_enrolled(guest, r, 'not enrolling (ipa_enroll=false)',
+                        'metadata service')
+    assert fake_http.seen == ['/latest/meta_data.json']
+
+
+def test_meta_data_url_can_be_set(guest, fake_http):
+    url = fake_http.url('/vd', 200, json.dumps({'join': BASE}).encode())
+    meta = fake_http.url('/md', 200, b'{"meta": {"ipa_enroll": "no"}}')
+    r = guest.run(NOVAJOIN_METADATA_URL=url, NOVAJOIN_META_DATA_URL=meta)
+    assert_not_enrolled(guest, r, 'not enrolling (ipa_enroll=no)')
+    assert fake_http.seen == ['/md']
+
+
+def test_meta_data_retried_until_it_answers(guest, fake_http):
+    # meta_data.json first fails, then says the instance does not enroll
+    url = fake_http.url('/latest/vendor_data2.json', 200, b'{"join": {}}')
+    meta = '/latest/meta_data.json'
+    fake_http.url(meta, 500, b'A server error occurred.')
+    proc = guest.start(NOVAJOIN_METADATA_URL=url)
+    try:
+        wait_for(lambda: 'attempt 2: cannot fetch %s' % url.replace(
+            'vendor_data2', 'meta_data') in guest.stderr_so_far(), 15,
+            'two failed meta_data.json fetches')
+        fake_http.url(meta, 200, b'{"meta": {"ipa_enroll": "off"}}')
+        r = guest.finish(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert_not_enrolled(guest, r, 'not enrolling (ipa_enroll=off)')
+
+
+@pytest.mark.parametrize('text', ['{"meta": ', '<html>', ''])
+def test_unreadable_meta_data_is_as_if_enrollment_was_asked(guest, text):
+    # nothing says no: enroll when join data is there...
+    guest.write_meta_data(None, text=text)
+    guest.write_vendor_data(json.dumps({'join': BASE}))
+    r = guest.run()
+    assert r.rc == 0, r.err
+    assert len(guest.calls('ipa-client-install')) == 1
+    # ... and fail loudly when it is not
+    guest.write_vendor_data('{"join": {}}')
+    r = guest.run()
+    assert r.rc == 1
+    assert '"join" in the vendor data is empty: this instance is not set ' \
+        'to enroll' in r.error
+
+
+# --------------------------------------------------------------- cloud.cfg.d
+def test_writes_preserve_hostname_after_enrolling(guest):
+    guest.write_vendor_data(json.dumps({'join': BASE}))
+    (guest.cloud_cfg_dir / '99-novajoin.cfg').write_text('stale: 1\n')
+    r = guest.run()
+    assert r.rc == 0, r.err
+    text = (guest.cloud_cfg_dir / '99-novajoin.cfg').read_text()
+    assert 'vm2.example.test' in text
+    assert guest.cloud_cfg == {'preserve_hostname': True}
+    # the last thing the script does; no temporary file is left
+    assert r.err.strip().splitlines()[-1].startswith(
+        'novajoin-enroll: wrote ')
+    assert [p.name for p in guest.cloud_cfg_dir.iterdir()] == \
+        ['99-novajoin.cfg']
+
+
+def test_no_cloud_cfg_dir_is_only_a_warning(guest):
+    guest.write_vendor_data(json.dumps({'join': BASE}))
+    guest.cloud_cfg_dir.rmdir()
+    r = guest.run()
+    assert r.rc == 0, r.err
+    assert 'warning: no %s' % guest.cloud_cfg_dir in r.err
+    assert not guest.cloud_cfg_dir.exists()
+
+
+def test_unwritable_cloud_cfg_dir_is_only_a_warning(guest):
+    if os.geteuid() == 0:
+        # root writes anyway: make the target a directory instead
+        (guest.cloud_cfg_dir / '99-novajoin.cfg.tmp').mkdir()
+    else:
+        guest.cloud_cfg_dir.chmod(0o500)
+    guest.write_vendor_data(json.dumps({'join': BASE}))
+    try:
+        r = guest.run()
+    finally:
+        guest.cloud_cfg_dir.chmod(0o700)
+    assert r.rc == 0, r.err
+    assert 'warning: could not write' in r.err
+    assert not (guest.cloud_cfg_dir / '99-novajoin.cfg').exists()

@@ -1,7 +1,8 @@
 """The cloud-init data that ships files/novajoin-enroll.sh to guests:
 files/cloud-config-novajoin.{yaml,json} must be exactly what
 tools/gen-cloud-config.py makes from the script, and must be what cloud-init
-expects (#cloud-config user-data; {"cloud-init": ...} StaticJSON vendordata).
+expects (#cloud-config user-data; {"cloud-init": "#!/bin/sh..."} StaticJSON
+vendor data, run by cloud-init's scripts-vendor module).
 """
 import importlib.util
 import json
@@ -64,13 +65,17 @@ def test_yaml_is_cloud_config_that_installs_and_runs_the_script():
     assert cfg['runcmd'] == [[GUEST_PATH]]
 
 
-def test_json_is_static_vendordata_for_cloud_init():
+def test_json_is_static_vendordata_whose_part_is_the_script():
     data = json.loads(JSON_FILE.read_text(encoding='utf-8'))
     # nova's StaticJSON serves this object as vendor_data.json; cloud-init
-    # runs the value of its "cloud-init" key like user-data.
+    # takes the value of its "cloud-init" key as vendor data. The script
+    # itself, not a #cloud-config: a vendor-data script runs through
+    # scripts-vendor, which user-data's runcmd/write_files cannot replace.
     assert isinstance(data, dict)
     assert list(data) == ['cloud-init']
-    assert data['cloud-init'] == YAML_FILE.read_text(encoding='utf-8')
+    assert data['cloud-init'] == SCRIPT.read_text(encoding='utf-8')
+    assert data['cloud-init'].startswith('#!/bin/sh\n')
+    assert not data['cloud-init'].startswith('#cloud-config')
 
 
 def test_script_is_posix_sh():
@@ -111,6 +116,9 @@ def test_check_mode_detects_a_changed_script(tmp_path):
     cfg = yaml.safe_load((root / 'files' / 'cloud-config-novajoin.yaml')
                          .read_text())
     assert cfg['write_files'][0]['content'].endswith('# changed\n')
+    data = json.loads((root / 'files' / 'cloud-config-novajoin.json')
+                      .read_text())
+    assert data['cloud-init'].endswith('# changed\n')
 
 
 def test_check_mode_detects_a_missing_output(tmp_path):
@@ -136,4 +144,13 @@ def test_render_round_trips_blank_and_indented_lines():
     script = '#!/bin/sh\n\nif true; then\n    echo "a: b # c"\nfi\n'
     yaml_text, json_text = gen.render(script)
     assert yaml.safe_load(yaml_text)['write_files'][0]['content'] == script
-    assert json.loads(json_text)['cloud-init'] == yaml_text
+    assert json.loads(json_text)['cloud-init'] == script
+
+
+def test_script_documents_who_enrolls_and_its_settings():
+    # the header is what an operator reads in the guest
+    header = SCRIPT.read_text(encoding='utf-8').split('\nset +x\n')[0]
+    for text in ('meta_data.json', 'NOVAJOIN_UNREQUESTED_TIMEOUT',
+                 'not enrolling (ipa_enroll=...)', 'NOVAJOIN_CLOUD_CFG_DIR',
+                 'preserve_hostname', 'scripts-vendor'):
+        assert text in header, text
