@@ -31,7 +31,7 @@ from novajoin.ipa import IPAClient  # noqa: E402
 from novajoin.ipa.auth import KerberosAuth  # noqa: E402
 from novajoin.ipa.auth import PasswordAuth  # noqa: E402
 from tests.functional import peers  # noqa: E402
-from tests.functional.test_server import write_conf  # noqa: E402
+from tests.functional.novajoin_server import write_conf  # noqa: E402
 
 
 def main():

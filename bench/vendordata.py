@@ -131,7 +131,7 @@ def main():
     port = peers.free_port()
     conf = pathlib.Path(work, 'join.conf')
     sys.path.insert(0, str(ROOT / 'tests' / 'functional'))
-    from tests.functional.test_server import write_conf
+    from tests.functional.novajoin_server import write_conf
     write_conf(conf, ipa_env, peers_env,
                ['auth_method = kerberos', 'keytab = %s' % keytab,
                 'principal = %s' % principal,

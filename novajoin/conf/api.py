@@ -1,6 +1,8 @@
 """[api]: the HTTP server novajoin-server runs (gunicorn)."""
 from oslo_config import cfg
 
+from novajoin.conf import base
+
 GROUP = cfg.OptGroup('api', title='API server',
                      help='Where and how novajoin-server serves the vendordata API.')
 
@@ -22,8 +24,7 @@ OPTS = [
 
 
 def register_opts(conf):
-    conf.register_group(GROUP)
-    conf.register_opts(OPTS, group=GROUP)
+    base.register(conf, GROUP, OPTS)
 
 
 def list_opts():

@@ -1,6 +1,8 @@
 """[ipa]: how to reach and authenticate to FreeIPA."""
 from oslo_config import cfg
 
+from novajoin.conf import base
+
 GROUP = cfg.OptGroup('ipa', title='FreeIPA',
                      help='The IPA servers novajoin talks JSON-RPC to.')
 
@@ -50,8 +52,7 @@ OPTS = [
 
 
 def register_opts(conf):
-    conf.register_group(GROUP)
-    conf.register_opts(OPTS, group=GROUP)
+    base.register(conf, GROUP, OPTS)
 
 
 def list_opts():

@@ -1,6 +1,8 @@
 """[join]: who enrolls, how the host is named, the OTP secret."""
 from oslo_config import cfg
 
+from novajoin.conf import base
+
 GROUP = cfg.OptGroup('join', title='Enrollment policy',
                      help='Which instances enroll in IPA and how their hosts are named.')
 
@@ -46,8 +48,7 @@ OPTS = [
 
 
 def register_opts(conf):
-    conf.register_group(GROUP)
-    conf.register_opts(OPTS, group=GROUP)
+    base.register(conf, GROUP, OPTS)
 
 
 def list_opts():

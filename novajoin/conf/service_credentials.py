@@ -2,6 +2,8 @@
 from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
 
+from novajoin.conf import base
+
 GROUP = cfg.OptGroup('service_credentials', title='Service credentials',
                      help='Identity novajoin uses to read images, projects and '
                           'servers (keystoneauth1 auth plugin options).')
@@ -15,8 +17,7 @@ OPTS = [
 
 
 def register_opts(conf):
-    conf.register_group(GROUP)
-    conf.register_opts(OPTS, group=GROUP)
+    base.register(conf, GROUP, OPTS)
     ks_loading.register_session_conf_options(conf, GROUP.name)
     ks_loading.register_auth_conf_options(conf, GROUP.name)
 

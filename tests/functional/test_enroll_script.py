@@ -38,12 +38,11 @@ import pytest
 import yaml  # PyYAML: a dependency of oslo.config
 
 from novajoin.ipa import errors as ipa_errors
-# novajoin-server as test_server.py runs it; `glance` is its module fixture
-# (an image endpoint in keystone's catalog), imported to be used here too.
-from tests.functional.test_server import IMAGE_ENROLL
-from tests.functional.test_server import glance  # noqa: F401 - fixture
-from tests.functional.test_server import identity_conf
-from tests.functional.test_server import start_server
+# novajoin-server as the functional tests run it; the `glance` fixture
+# (conftest) puts an image endpoint in keystone's catalog.
+from tests.functional.novajoin_server import IMAGE_ENROLL
+from tests.functional.novajoin_server import identity_conf
+from tests.functional.novajoin_server import start_server
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / 'files' / 'novajoin-enroll.sh'
@@ -246,7 +245,7 @@ class FakeHTTP(object):
 # --------------------------------------------------------------- fixtures
 @pytest.fixture(scope='module')
 def join_target_url(tmp_path_factory, ipa_env, peers_env, novajoin_identity,
-                    glance):  # noqa: F811 - the imported fixture
+                    glance):
     """The URL nova calls as the `join` dynamic vendordata target: the real
     novajoin-server (keystonemiddleware, novajoin's least-privilege keytab)
     against the real FreeIPA. `glance` first, so that the image endpoint is

@@ -7,107 +7,18 @@ WSGI pipeline; the answer is checked in vendor_data2.json and in IPA.
 import json
 import os
 import subprocess
-import sys
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler
-from http.server import ThreadingHTTPServer
 
 import pytest
 import requests
 
 from tests.functional import peers
+from tests.functional.novajoin_server import IMAGE_ENROLL
+from tests.functional.novajoin_server import IMAGE_PLAIN
+from tests.functional.novajoin_server import identity_conf
+from tests.functional.novajoin_server import start_server
 
 NOVA_CALL = peers.PEERS_DIR / 'nova_vendordata_call.py'
-IMAGE_ENROLL = str(uuid.uuid4())
-IMAGE_PLAIN = str(uuid.uuid4())
-IMAGES = {IMAGE_ENROLL: {'ipa_enroll': 'True', 'os_distro': 'fedora', 'os_version': '41'},
-          IMAGE_PLAIN: {'os_distro': 'debian'}}
-
-
-# -- a glance stand-in, registered in the real keystone catalog -----------------
-
-class _Glance(BaseHTTPRequestHandler):
-    requests_seen = []
-
-    def do_GET(self):   # noqa: N802
-        self.requests_seen.append(self.path)
-        image_id = self.path.rsplit('/', 1)[-1]
-        if image_id not in IMAGES:
-            self.send_response(404)
-            self.end_headers()
-            return
-        body = json.dumps(dict(IMAGES[image_id], id=image_id, status='active')).encode()
-        self.send_response(200)
-        self.send_header('Content-Type', 'application/json')
-        self.send_header('Content-Length', str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope='module')
-def glance(peers_env):
-    """A glance endpoint in keystone's catalog, served by a tiny stand-in."""
-    from keystoneauth1 import session
-    from keystoneauth1.identity import v3
-    server = ThreadingHTTPServer(('127.0.0.1', 0), _Glance)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    admin = session.Session(auth=v3.Password(
-        auth_url=peers_env['KEYSTONE_URL'], username='admin',
-        password=peers_env['ADMIN_PASSWORD'], project_name='admin',
-        user_domain_id='default', project_domain_id='default'))
-    url = peers_env['KEYSTONE_URL']
-    service = admin.post(url + '/services', json={'service': {
-        'type': 'image', 'name': 'glance-test-%s' % uuid.uuid4().hex[:6]}}).json()['service']
-    for interface in ('internal', 'public'):
-        admin.post(url + '/endpoints', json={'endpoint': {
-            'service_id': service['id'], 'interface': interface, 'region_id': 'RegionOne',
-            'url': 'http://127.0.0.1:%d' % server.server_port}})
-    yield _Glance
-    admin.delete(url + '/services/%s' % service['id'])   # removes its endpoints
-    server.shutdown()
-
-
-# -- novajoin-server ------------------------------------------------------------
-
-def write_conf(path, ipa_env, peers_env, identity, port, **join_opts):
-    keystone = peers_env['KEYSTONE_URL']
-    join = {'otp_secret': 'functional-test-otp-secret-0123456789abcdef'}
-    join.update(join_opts)
-    lines = ['[DEFAULT]', 'debug = true',
-             '[api]', 'bind_host = 127.0.0.1', 'bind_port = %d' % port,
-             'workers = 2', 'threads = 8',
-             '[join]'] + ['%s = %s' % kv for kv in join.items()] + [
-             '[ipa]', 'servers = %s' % ipa_env['IPA_SERVER'],
-             'ca_file = %s' % ipa_env['IPA_CA_CERT']] + identity + [
-             '[keystone_authtoken]', 'auth_type = password',
-             'auth_url = %s' % keystone, 'www_authenticate_uri = %s' % keystone,
-             'username = vendordata', 'password = %s' % peers_env['VENDORDATA_PASSWORD'],
-             'project_name = service', 'user_domain_name = Default',
-             'project_domain_name = Default',
-             '[service_credentials]', 'auth_type = password', 'auth_url = %s' % keystone,
-             'username = nova', 'password = %s' % peers_env['NOVA_PASSWORD'],
-             'project_name = service', 'user_domain_name = Default',
-             'project_domain_name = Default', 'interface = internal']
-    path.write_text('\n'.join(lines) + '\n')
-
-
-def start_server(tmp_path, name, ipa_env, peers_env, identity, **join_opts):
-    port = peers.free_port()
-    conf = tmp_path / ('%s.conf' % name)
-    write_conf(conf, ipa_env, peers_env, identity, port, **join_opts)
-    exe = os.path.join(os.path.dirname(sys.executable), 'novajoin-server')
-    proc = peers.Process([exe, '--config-file', str(conf)], tmp_path / ('%s.log' % name))
-    url = 'http://127.0.0.1:%d' % port
-    try:
-        peers.wait_for_http(url + '/healthcheck', 60, proc.proc)
-    except RuntimeError:
-        proc.stop()
-        raise AssertionError('novajoin-server did not start:\n' + proc.log())
-    return proc, url
 
 
 @pytest.fixture(scope='module')
@@ -121,12 +32,6 @@ def server(tmp_path_factory, ipa_env, peers_env, novajoin_identity, glance):
     # The OTPs handed out in this module must not be in the service's log.
     for otp in ISSUED:
         assert otp not in log, 'an OTP leaked into the log'
-
-
-def identity_conf(identity, ipa_env):
-    return ['auth_method = kerberos', 'keytab = %s' % identity['keytab'],
-            'principal = %s' % identity['principal'],
-            'krb5_config = %s' % ipa_env['IPA_KRB5_CONFIG']]
 
 
 ISSUED = []

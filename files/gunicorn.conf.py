@@ -1,0 +1,35 @@
+"""gunicorn settings for novajoin-server under systemd.
+
+Installed as /etc/novajoin/gunicorn.conf.py; novajoin-server.service runs
+``gunicorn --config /etc/novajoin/gunicorn.conf.py``. Address, workers,
+threads and timeout come from join.conf [api] (the file novajoin.wsgi reads,
+$NOVAJOIN_CONFIG_FILE or /etc/novajoin/join.conf), so they are set in one
+place for this unit and for ``novajoin-server`` run by hand.
+"""
+
+
+def _api_options():
+    # Only reads join.conf; the app itself is built in each worker, after fork.
+    from novajoin import config
+    return config.load(prog='novajoin-gunicorn', setup_logging=False).api
+
+
+_api = _api_options()
+
+wsgi_app = 'novajoin.wsgi:application'
+bind = ['[%s]:%d' % (_api.bind_host, _api.bind_port) if ':' in _api.bind_host
+        else '%s:%d' % (_api.bind_host, _api.bind_port)]
+workers = _api.workers
+# gthread: a request waiting for one of the few IPA slots holds a thread, not
+# a process.
+worker_class = 'gthread'
+threads = _api.threads
+timeout = _api.timeout
+graceful_timeout = 30
+# Access log to stdout: journald keeps it with the app's log (incl. the
+# novajoin.audit lines).
+accesslog = '-'
+errorlog = '-'
+# gunicorn >= 27 opens a control socket (gunicornc) by default; novajoin does
+# not use it and it would be one more local endpoint to protect.
+control_socket_disable = True

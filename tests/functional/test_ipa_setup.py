@@ -1,0 +1,183 @@
+"""novajoin-ipa-setup against the real FreeIPA peer.
+
+The tool run twice (the second changes nothing), then every call
+novajoin-server and novajoin-notify make, with nothing but the keytab it wrote
+and the role it made; calls outside the role are refused.
+"""
+import os
+import pwd
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+from novajoin import join
+from novajoin import otp
+from novajoin.ipa import IPAClient
+from novajoin.ipa import errors
+from novajoin.ipa.auth import KerberosAuth
+from novajoin.ipa_setup import PRIVILEGE, ROLE
+from novajoin.ipa_setup import provision
+from novajoin.notify import dns
+from novajoin.notify import hosts
+from novajoin.validation import VendordataRequest
+from tests.functional.ipa_calls import FORWARD_ZONE, Scenario
+
+
+def _keytab_client(ipa_env, identity):
+    auth = KerberosAuth(identity['keytab'], identity['principal'],
+                        krb5_config=ipa_env['IPA_KRB5_CONFIG'])
+    return IPAClient([ipa_env['IPA_SERVER']], auth, ca_file=ipa_env['IPA_CA_CERT'],
+                     read_timeout=30)
+
+
+@pytest.fixture
+def controller(ipa_env, ipa_admin, unique, tmp_path):
+    """A controller host name for the tool to set up; removed afterwards."""
+    hostname = 'njtool-%s.%s' % (unique, ipa_env['IPA_DOMAIN'])
+    yield hostname, str(tmp_path / 'etc' / 'krb5.keytab')
+    for method, name in (('service_del', 'nova/' + hostname),
+                         ('host_del', hostname)):
+        try:
+            ipa_admin.call(method, name)
+        except errors.NotFound:
+            pass
+
+
+def _run_tool(ipa_env, hostname, keytab, *extra):
+    env = dict(os.environ, NOVAJOIN_IPA_ADMIN_PASSWORD=ipa_env['IPA_ADMIN_PASSWORD'])
+    proc = subprocess.run(
+        [sys.executable, '-m', 'novajoin.cmd.ipa_setup',
+         '--server', ipa_env['IPA_SERVER'], '--hostname', hostname,
+         '--keytab', keytab, '--ca-file', ipa_env['IPA_CA_CERT'],
+         '--krb5-config', ipa_env['IPA_KRB5_CONFIG'],
+         '--getkeytab', ipa_env['IPA_GETKEYTAB'], '--add-host', *extra],
+        env=env, capture_output=True, text=True, timeout=180)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output
+    assert ipa_env['IPA_ADMIN_PASSWORD'] not in output
+    return proc.stdout.splitlines()
+
+
+def test_tool_twice_then_unchanged(ipa_env, ipa_admin, controller):
+    hostname, keytab = controller
+    user = 'nobody' if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
+    first = _run_tool(ipa_env, hostname, keytab, '--user', user)
+    assert first[-1].startswith('changed'), first
+    assert any('new keys for nova/%s' % hostname in line for line in first)
+    st = os.stat(keytab)
+    assert st.st_mode & 0o777 == 0o600
+    assert st.st_uid == pwd.getpwnam(user).pw_uid
+
+    assert _run_tool(ipa_env, hostname, keytab, '--user', user)[-1] == 'unchanged'
+    assert _run_tool(ipa_env, hostname, keytab, '--user', user,
+                     '--dry-run')[-1] == 'unchanged'
+
+    role = ipa_admin.call('role_show', ROLE)['result']
+    assert 'nova/%s@%s' % (hostname, ipa_env['IPA_REALM']) in role['member_service']
+    assert role['memberof_privilege'] == [PRIVILEGE]
+
+
+def test_provision_converges_after_drift(ipa_env, ipa_admin, controller, unique):
+    """Widened privilege, principal out of the role: the next run repairs both.
+
+    A privilege and role of this test's own, so that the shared ones other
+    sessions use never change under them.
+    """
+    hostname, keytab = controller
+    names = {'privilege': 'Nova Host Management test %s' % unique,
+             'role': 'Nova Host Manager test %s' % unique}
+
+    def run():
+        return provision(ipa_admin, hostname, keytab, server=ipa_env['IPA_SERVER'],
+                         getkeytab=ipa_env['IPA_GETKEYTAB'],
+                         ca_file=ipa_env['IPA_CA_CERT'],
+                         krb5_config=ipa_env['IPA_KRB5_CONFIG'],
+                         admin_password=ipa_env['IPA_ADMIN_PASSWORD'],
+                         add_host=True, **names)
+
+    try:
+        principal = run().principal
+        assert not run().changed
+        ipa_admin.call('privilege_add_permission', names['privilege'],
+                       permission=['System: Manage Host Keytab'])
+        ipa_admin.call('role_remove_member', names['role'], service=[principal])
+        nova = _keytab_client(ipa_env, {'keytab': keytab, 'principal': principal})
+        with pytest.raises(errors.ACIError):
+            nova.call('host_add', 'njx-%s' % hostname, force=True, userpassword='x')
+
+        report = run()
+        assert any('removed System: Manage Host Keytab' in c for c in report.changes)
+        assert any('added member %s' % principal in c for c in report.changes)
+        assert not run().changed
+    finally:
+        for method, name in (('role_del', names['role']),
+                             ('privilege_del', names['privilege'])):
+            try:
+                ipa_admin.call(method, name)
+            except errors.NotFound:
+                pass
+
+
+def test_keytab_alone_makes_every_call(ipa_env, ipa_admin, novajoin_identity, unique):
+    nova = _keytab_client(ipa_env, novajoin_identity)
+    scenario = Scenario(nova, unique, ipa_env, admin=ipa_admin)
+    try:
+        done = scenario.run()
+    finally:
+        scenario.cleanup(ipa_admin)
+    assert 'host_del updatedns' in done and 'enrolled' in done
+    # Every call went over Kerberos as the service principal, never as admin.
+    assert nova.call('ping')['summary']
+
+
+def test_server_and_notify_code_with_the_keytab_alone(
+        ipa_env, ipa_admin, novajoin_identity, unique):
+    """The real Enroller creates a host with services; notify's Hosts removes it."""
+    nova = _keytab_client(ipa_env, novajoin_identity)
+    enroller = join.Enroller(nova, otp.OTPSource('functional-secret-' * 3),
+                             join.IPAIdentity(nova), servers=[ipa_env['IPA_SERVER']])
+    short = 'njsrv-%s' % unique
+    fqdn = '%s.%s' % (short, ipa_env['IPA_DOMAIN'])
+    req = VendordataRequest(
+        project_id='p%s' % unique, instance_id=str(uuid.uuid4()), image_id=None,
+        hostname=short, boot_roles=[],
+        metadata={'ipa_enroll': 'true', 'ipa_hostclass': 'webservers',
+                  'compact_service_http': '["internalapi"]'})
+    try:
+        answer = enroller.handle(req)
+        assert answer['hostname'] == fqdn and answer['ipaotp']
+        assert enroller.handle(req) == answer  # a repeated fetch: same OTP
+        subhost = '%s.internalapi.%s' % (short, ipa_env['IPA_DOMAIN'])
+        service = ipa_admin.call('service_show', 'HTTP/' + subhost)['result']
+        assert fqdn in service['managedby_host']
+
+        hosts.Hosts(nova, dns.Zones(nova)).remove(fqdn)
+        for method, name in (('host_show', fqdn), ('host_show', subhost),
+                             ('service_show', 'HTTP/' + subhost)):
+            with pytest.raises(errors.NotFound):
+                ipa_admin.call(method, name)
+    finally:
+        for name in (fqdn, '%s.internalapi.%s' % (short, ipa_env['IPA_DOMAIN'])):
+            try:
+                ipa_admin.call('host_del', name)
+            except errors.NotFound:
+                pass
+
+
+def test_calls_outside_the_role_are_refused(ipa_env, novajoin_identity, unique):
+    nova = _keytab_client(ipa_env, novajoin_identity)
+    with pytest.raises(errors.ACIError):
+        nova.call('user_add', 'nj%s' % unique, givenname='N', sn='J')
+    # DNS: records inside zones only, never the zones themselves.
+    with pytest.raises(errors.ACIError):
+        nova.call('dnszone_mod', FORWARD_ZONE, idnssoarefresh=3601)
+    with pytest.raises(errors.ACIError):
+        nova.call('dnsrecord_add', FORWARD_ZONE, '@', txtrecord=['novajoin'])
+    # Group membership (refusals come back inside the result).
+    result = nova.call('hostgroup_add_member', 'ipaservers',
+                       host=[novajoin_identity['hostname']])
+    assert result['completed'] == 0
+    result = nova.call('group_add_member', 'admins', user=['admin'])
+    assert 'Insufficient access' in str(result['failed'])

@@ -1,0 +1,349 @@
+"""novajoin-install: the line-based ini editor and the files it writes."""
+import io
+import json
+import os
+import pathlib
+import stat
+
+import pytest
+
+from novajoin import config
+from novajoin.cmd import install
+from novajoin.install import files
+from novajoin.install import settings
+from novajoin.install.ini import IniDocument
+
+NOVA_CONF = """\
+# nova.conf of a controller; this comment must survive.
+[DEFAULT]
+transport_url = rabbit://nova:RabbitPass@ctl:5672/
+my_ip = 10.0.0.1
+
+[api]
+# Vendordata providers (list value)
+#vendordata_providers = StaticJSON
+auth_strategy = keystone
+
+[database]
+connection = mysql+pymysql://nova:DbPass@ctl/nova
+
+[keystone_authtoken]
+www_authenticate_uri = http://ctl:5000/
+auth_url = http://ctl:5000/
+auth_type = password
+project_domain_name = Default
+user_domain_name = Default
+project_name = service
+username = nova
+password = NovaPass
+
+[oslo_messaging_notifications]
+# noop until someone listens
+driver = noop
+"""
+
+NEUTRON_CONF = """\
+[DEFAULT]
+core_plugin = ml2
+
+[oslo_messaging_notifications]
+#driver =
+"""
+
+
+# -- the ini editor ----------------------------------------------------------
+
+def test_set_replaces_in_place_and_keeps_everything_else():
+    doc = IniDocument(NOVA_CONF)
+    assert doc.set('DEFAULT', 'my_ip', '10.0.0.2')
+    lines = doc.text().splitlines()
+    assert lines[3] == 'my_ip = 10.0.0.2'
+    assert doc.text().replace('10.0.0.2', '10.0.0.1') == NOVA_CONF
+
+
+def test_set_same_value_changes_nothing():
+    doc = IniDocument(NOVA_CONF)
+    assert not doc.set('DEFAULT', 'my_ip', '10.0.0.1')
+    assert doc.text() == NOVA_CONF
+
+
+def test_new_option_goes_under_its_commented_sample():
+    doc = IniDocument(NOVA_CONF)
+    doc.set('api', 'vendordata_providers', 'StaticJSON,DynamicJSON')
+    lines = doc.text().splitlines()
+    i = lines.index('#vendordata_providers = StaticJSON')
+    assert lines[i + 1] == 'vendordata_providers = StaticJSON,DynamicJSON'
+    assert lines[i + 2] == 'auth_strategy = keystone'
+
+
+def test_new_option_without_sample_ends_its_section():
+    doc = IniDocument(NOVA_CONF)
+    doc.set('DEFAULT', 'debug', 'true')
+    lines = doc.text().splitlines()
+    assert lines[lines.index('my_ip = 10.0.0.1') + 1] == 'debug = true'
+    assert lines[lines.index('debug = true') + 2] == '[api]'
+
+
+def test_new_section_is_appended_after_a_blank_line():
+    doc = IniDocument('[a]\nx = 1\n')
+    doc.set('b', 'y', '2')
+    assert doc.text() == '[a]\nx = 1\n\n[b]\ny = 2\n'
+    assert IniDocument('').text() == ''
+    empty = IniDocument('')
+    empty.set('b', 'y', '2')
+    assert empty.text() == '[b]\ny = 2\n'
+
+
+def test_continuation_lines_belong_to_the_option():
+    doc = IniDocument('[a]\nx = one\n  two\ny = 3\n')
+    assert doc.get('a', 'x') == 'one\ntwo'
+    doc.set('a', 'x', 'single')
+    assert doc.text() == '[a]\nx = single\ny = 3\n'
+
+
+def test_last_occurrence_wins_and_quotes_are_stripped():
+    doc = IniDocument('[a]\nx = 1\n[b]\nx = 9\n[a]\nx = "2"\n')
+    assert doc.get('a', 'x') == '2'
+    assert doc.get_all('a', 'x') == ['1', '2']
+    doc.set('a', 'x', '3')
+    assert doc.text() == '[a]\nx = 1\n[b]\nx = 9\n[a]\nx = 3\n'
+
+
+def test_setdefault_keeps_an_existing_value():
+    doc = IniDocument('[a]\nx = mine\n')
+    assert not doc.setdefault('a', 'x', 'default')
+    assert doc.setdefault('a', 'y', 'default')
+    assert doc.get('a', 'x') == 'mine' and doc.get('a', 'y') == 'default'
+
+
+def test_commented_option_is_not_read():
+    doc = IniDocument('[a]\n#x = 1\n; y = 2\n')
+    assert doc.get('a', 'x') is None and doc.get('a', 'y') is None
+
+
+def test_text_without_final_newline_stays_so():
+    doc = IniDocument('[a]\nx = 1')
+    doc.set('a', 'x', '2')
+    assert doc.text() == '[a]\nx = 2'
+
+
+# -- what novajoin needs ------------------------------------------------------
+
+def test_merge_list_keeps_other_entries_and_replaces_our_target():
+    doc = IniDocument('[api]\nvendordata_dynamic_targets = other@http://x/, '
+                      'join@http://old:9090/v1/\n')
+    settings.merge_list(doc, 'api', 'vendordata_dynamic_targets',
+                        ['join@http://new:9090/v1/'],
+                        drop=lambda item: item.startswith('join@'))
+    assert doc.get('api', 'vendordata_dynamic_targets') == \
+        'other@http://x/,join@http://new:9090/v1/'
+
+
+@pytest.mark.parametrize('before, after', [
+    (['noop'], ['messagingv2']),
+    ([], ['messagingv2']),
+    (['log'], ['log', 'messagingv2']),
+    (['messagingv2'], ['messagingv2']),
+    (['noop', 'noop'], ['messagingv2']),
+])
+def test_notification_driver(before, after):
+    text = '[oslo_messaging_notifications]\n' + ''.join(
+        'driver = %s\n' % d for d in before)
+    doc = IniDocument(text)
+    settings.ensure_driver(doc)
+    assert doc.get_all('oslo_messaging_notifications', 'driver') == after
+
+
+@pytest.mark.parametrize('current, wanted, result', [
+    (None, 'unversioned', 'unversioned'),
+    ('unversioned', 'unversioned', 'unversioned'),
+    ('versioned', 'unversioned', 'both'),
+    ('both', 'versioned', 'both'),
+    ('unversioned', 'versioned', 'both'),
+])
+def test_notification_format_keeps_what_nova_emitted(current, wanted, result):
+    assert settings.merged_format(current, wanted) == result
+
+
+def test_mask_hides_passwords_secrets_and_url_credentials():
+    assert files.mask('password = NovaPass') == 'password = ***'
+    assert files.mask('otp_secret = abc') == 'otp_secret = ***'
+    assert files.mask('transport_url = rabbit://u:p@h:5672/') == \
+        'transport_url = rabbit://***@h:5672/'
+    assert files.mask('my_ip = 10.0.0.1') == 'my_ip = 10.0.0.1'
+
+
+# -- the command ---------------------------------------------------------------
+
+@pytest.fixture
+def tree(tmp_path):
+    nova = tmp_path / 'nova.conf'
+    nova.write_text(NOVA_CONF)
+    os.chmod(nova, 0o640)
+    neutron = tmp_path / 'neutron.conf'
+    neutron.write_text(NEUTRON_CONF)
+    return tmp_path
+
+
+def _run(tree, *extra):
+    args = install.parser().parse_args([
+        '--join-conf', str(tree / 'novajoin' / 'join.conf'),
+        '--nova-conf', str(tree / 'nova.conf'),
+        '--neutron-conf', str(tree / 'neutron.conf'),
+        '--hostname', 'ctl.example.test', '--ipa-server', 'ipa.example.test',
+        '--cloud-config', str(tree / 'novajoin' / 'cloud-config-novajoin.json'),
+        *extra])
+    out = io.StringIO()
+    changed = install.run(args, out=out)
+    return changed, out.getvalue()
+
+
+def _texts(tree):
+    return {name: (tree / name).read_text()
+            for name in ('novajoin/join.conf', 'nova.conf', 'neutron.conf')}
+
+
+def test_install_configures_nova(tree):
+    assert _run(tree)[0] == 4  # join.conf, nova.conf, neutron.conf, cloud-config
+    nova = IniDocument((tree / 'nova.conf').read_text())
+    assert nova.get('api', 'vendordata_providers') == 'StaticJSON,DynamicJSON'
+    assert nova.get('api', 'vendordata_dynamic_targets') == \
+        'join@http://ctl.example.test:9090/v1/'
+    cloud_config = tree / 'novajoin' / 'cloud-config-novajoin.json'
+    assert nova.get('api', 'vendordata_jsonfile_path') == str(cloud_config)
+    # The guest's cloud-config novajoin ships, where nova reads it.
+    shipped = pathlib.Path(__file__).resolve().parents[3] / 'files' / cloud_config.name
+    assert cloud_config.read_bytes() == shipped.read_bytes()
+    assert 'cloud-init' in json.loads(cloud_config.read_text())
+    for key, value in [('auth_type', 'password'), ('auth_url', 'http://ctl:5000/'),
+                       ('username', 'nova'), ('password', 'NovaPass'),
+                       ('project_name', 'service'),
+                       ('user_domain_name', 'Default'),
+                       ('project_domain_name', 'Default')]:
+        assert nova.get('vendordata_dynamic_auth', key) == value
+    assert nova.get('notifications', 'notify_on_state_change') == 'vm_and_task_state'
+    assert nova.get('notifications', 'notification_format') == 'unversioned'
+    assert nova.get_all('oslo_messaging_notifications', 'driver') == ['messagingv2']
+    assert nova.get('oslo_messaging_notifications', 'topics') == 'notifications'
+    neutron = IniDocument((tree / 'neutron.conf').read_text())
+    assert neutron.get('oslo_messaging_notifications', 'driver') == 'messagingv2'
+    assert neutron.get('oslo_messaging_notifications', 'topics') == 'notifications'
+
+
+def test_install_keeps_comments_and_other_options(tree):
+    _run(tree)
+    new = (tree / 'nova.conf').read_text().splitlines()
+    kept = [line for line in NOVA_CONF.splitlines() if line != 'driver = noop']
+    # Every original line is still there, in the same order.
+    it = iter(new)
+    assert all(any(line == n for n in it) for line in kept)
+    assert stat.S_IMODE(os.stat(tree / 'nova.conf').st_mode) == 0o640
+
+
+def test_install_writes_a_loadable_join_conf(tree, monkeypatch):
+    _run(tree)
+    path = tree / 'novajoin' / 'join.conf'
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
+    monkeypatch.setenv('NOVAJOIN_CONFIG_FILE', str(path))
+    conf = config.load(setup_logging=False)
+    assert conf.ipa.servers == ['ipa.example.test']
+    assert conf.ipa.principal == 'nova/ctl.example.test'
+    assert conf.ipa.auth_method == 'kerberos'
+    assert conf.api.bind_port == 9090
+    assert len(conf.join.otp_secret) >= 32
+    assert conf.service_credentials.auth_type == 'password'
+    join = IniDocument(path.read_text())
+    assert join.get('DEFAULT', 'transport_url') == 'rabbit://nova:RabbitPass@ctl:5672/'
+    assert join.get('keystone_authtoken', 'username') == 'nova'
+
+
+def test_second_run_changes_nothing(tree):
+    _run(tree)
+    before = _texts(tree)
+    changed, out = _run(tree)
+    assert changed == 0
+    assert _texts(tree) == before
+    assert out.count('unchanged:') == 3
+    assert _run(tree, '--dry-run') == (0, out)
+
+
+def test_otp_secret_is_generated_once(tree):
+    _run(tree)
+    secret = IniDocument((tree / 'novajoin/join.conf').read_text()).get(
+        'join', 'otp_secret')
+    _run(tree, '--port', '9191')
+    join = IniDocument((tree / 'novajoin/join.conf').read_text())
+    assert join.get('join', 'otp_secret') == secret
+    assert join.get('api', 'bind_port') == '9191'
+
+
+def test_no_secret_generated_when_a_secret_file_is_configured(tree):
+    (tree / 'novajoin').mkdir()
+    (tree / 'novajoin/join.conf').write_text(
+        '[join]\notp_secret_file = /etc/novajoin/otp_secret\n')
+    _run(tree)
+    assert IniDocument((tree / 'novajoin/join.conf').read_text()).get(
+        'join', 'otp_secret') is None
+
+
+def test_explicit_options_win_defaults_do_not(tree):
+    _run(tree)
+    path = tree / 'novajoin/join.conf'
+    doc = IniDocument(path.read_text())
+    doc.set('ipa', 'principal', 'nova/other.example.test')  # an operator's edit
+    path.write_text(doc.text())
+    _run(tree)
+    assert IniDocument(path.read_text()).get('ipa', 'principal') == \
+        'nova/other.example.test'
+    _run(tree, '--principal', 'nova/third.example.test', '--port', '9191')
+    assert IniDocument(path.read_text()).get('ipa', 'principal') == \
+        'nova/third.example.test'
+    nova = IniDocument((tree / 'nova.conf').read_text())
+    assert nova.get('api', 'vendordata_dynamic_targets') == \
+        'join@http://ctl.example.test:9191/v1/'
+
+
+def test_default_cloud_config_path():
+    args = install.parser().parse_args([])
+    doc = IniDocument('')
+    settings.configure_nova(doc, args, 'http://ctl:9090/v1/')
+    assert doc.get('api', 'vendordata_jsonfile_path') == \
+        '/etc/novajoin/cloud-config-novajoin.json'
+
+
+def test_dry_run_prints_a_masked_diff_and_writes_nothing(tree):
+    changed, out = _run(tree, '--dry-run')
+    assert changed == 4
+    assert 'would install' in out
+    assert _texts_exist(tree) == {'nova.conf': NOVA_CONF,
+                                  'neutron.conf': NEUTRON_CONF}
+    assert '+++ %s (new)' % (tree / 'nova.conf') in out
+    assert '+vendordata_providers = StaticJSON,DynamicJSON' in out
+    assert '-driver = noop' in out
+    for secret in ('NovaPass', 'RabbitPass', 'DbPass'):
+        assert secret not in out
+    assert '+otp_secret = ***' in out
+
+
+def _texts_exist(tree):
+    return {p.name: p.read_text() for p in tree.iterdir() if p.is_file()}
+
+
+def test_versioned_notifications(tree):
+    _run(tree, '--notification-format', 'versioned')
+    nova = IniDocument((tree / 'nova.conf').read_text())
+    assert nova.get('notifications', 'notification_format') == 'versioned'
+    assert nova.get('notifications', 'versioned_notifications_topics') == \
+        'versioned_notifications'
+
+
+def test_missing_nova_and_neutron_are_reported_not_created(tmp_path):
+    args = install.parser().parse_args([
+        '--join-conf', str(tmp_path / 'join.conf'),
+        '--nova-conf', str(tmp_path / 'none' / 'nova.conf'),
+        '--neutron-conf', str(tmp_path / 'none' / 'neutron.conf'),
+        '--hostname', 'ctl.example.test'])
+    out = io.StringIO()
+    assert install.run(args, out=out) == 1
+    assert 'nova.conf does not exist' in out.getvalue()
+    assert not (tmp_path / 'none').exists()

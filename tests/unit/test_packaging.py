@@ -1,0 +1,89 @@
+"""The operations files in files/ and devstack/: valid, and consistent with
+the code they start."""
+import json
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+from novajoin import join
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+FILES = ROOT / 'files'
+
+
+def _gunicorn_settings(tmp_path, api_section):
+    conf = tmp_path / 'join.conf'
+    conf.write_text('[api]\n' + api_section)
+    code = ('import json, runpy; from gunicorn.config import Config\n'
+            'ns = runpy.run_path(%r)\n'
+            'cfg = Config()\n'
+            'names = [k for k in ns if not k.startswith("_")]\n'
+            'for k in names: cfg.set(k, ns[k])\n'  # unknown names raise
+            'print(json.dumps({k: ns[k] for k in names}))' % str(FILES / 'gunicorn.conf.py'))
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                          env={'NOVAJOIN_CONFIG_FILE': str(conf), 'PATH': '/usr/bin:/bin'},
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_gunicorn_conf_reads_join_conf(tmp_path):
+    settings = _gunicorn_settings(tmp_path, 'bind_host = 127.0.0.1\nbind_port = 9191\n'
+                                            'workers = 3\nthreads = 4\ntimeout = 20\n')
+    assert settings['wsgi_app'] == 'novajoin.wsgi:application'
+    assert settings['bind'] == ['127.0.0.1:9191']
+    assert (settings['workers'], settings['threads'], settings['timeout']) == (3, 4, 20)
+    assert settings['worker_class'] == 'gthread'
+    assert settings['control_socket_disable'] is True
+
+
+def test_gunicorn_conf_ipv6_bind(tmp_path):
+    assert _gunicorn_settings(tmp_path, 'bind_host = ::\n')['bind'] == ['[::]:9090']
+
+
+def _unit(name):
+    return dict(line.split('=', 1) for line in (FILES / name).read_text().splitlines()
+                if '=' in line and not line.startswith('#'))
+
+
+def test_server_unit_runs_gunicorn_with_the_shipped_config():
+    unit = _unit('novajoin-server.service')
+    assert unit['ExecStart'] == '/usr/bin/gunicorn --config /etc/novajoin/gunicorn.conf.py'
+    assert unit['Type'] == 'notify'  # gunicorn's arbiter reports READY=1
+    assert unit['User'] == 'novajoin'
+    assert unit['Environment'] == 'NOVAJOIN_CONFIG_FILE=/etc/novajoin/join.conf'
+
+
+def test_notify_unit():
+    unit = _unit('novajoin-notify.service')
+    assert unit['ExecStart'].split()[0].endswith('/novajoin-notify')
+    assert '--config-file /etc/novajoin/join.conf' in unit['ExecStart']
+    assert unit['User'] == 'novajoin'
+
+
+def test_logrotate_keeps_the_log_files():
+    text = (FILES / 'novajoin.logrotate').read_text()
+    assert text.startswith('#') and '/var/log/novajoin/*.log {' in text
+    assert re.search(r'^\s+rotate (\d+)$', text, re.M).group(1) == '90'
+    assert 'copytruncate' in text
+
+
+def test_glance_metadefs():
+    ns = json.loads((FILES / 'glance-metadefs-novajoin.json').read_text())
+    assert ns['namespace'] == 'OS::Compute::Novajoin'
+    assert {'name': 'OS::Glance::Image'} in ns['resource_type_associations']
+    assert {'name': 'OS::Nova::Server', 'properties_target': 'metadata'} in \
+        ns['resource_type_associations']
+    props = ns['properties']
+    assert props['ipa_enroll']['type'] == 'boolean'
+    assert props['ipa_hostclass']['type'] == 'string'
+    # The same rule novajoin applies to ipa_hostclass.
+    assert props['ipa_hostclass']['pattern'] == join._HOSTCLASS.pattern
+
+
+@pytest.mark.parametrize('script', ['devstack/plugin.sh', 'devstack/settings'])
+def test_devstack_scripts_parse(script):
+    subprocess.run(['bash', '-n', str(ROOT / script)], check=True)
