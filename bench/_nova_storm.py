@@ -8,7 +8,6 @@ whether nova got an OTP and how long nova's call took.
 import argparse
 import concurrent.futures
 import json
-import os
 import sys
 import time
 import uuid

@@ -18,7 +18,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]

@@ -97,12 +97,15 @@ def provision_identity(ipa_env, workdir):
     pw = os.path.join(workdir, 'admin.pw')
     with open(pw, 'w') as f:
         f.write(ipa_env['IPA_ADMIN_PASSWORD'])
-    env = dict(os.environ, KRB5_CONFIG=ipa_env['IPA_KRB5_CONFIG'])
-    subprocess.run([exe, '--server', ipa_env['IPA_SERVER'], '--hostname', ipa_env['IPA_SERVER'],
+    # A controller host of the benchmark's own: fetching a keytab rotates the
+    # principal's keys, which must not break anybody else's copy.
+    host = 'njbench-%s.%s' % (uuid.uuid4().hex[:8], ipa_env['IPA_DOMAIN'])
+    subprocess.run([exe, '--server', ipa_env['IPA_SERVER'], '--hostname', host, '--add-host',
                     '--ca-file', ipa_env['IPA_CA_CERT'], '--password-file', pw,
-                    '--keytab', keytab, '--getkeytab', ipa_env['IPA_GETKEYTAB']],
-                   check=True, env=env, stdout=subprocess.DEVNULL)
-    return 'nova/%s@%s' % (ipa_env['IPA_SERVER'], ipa_env['IPA_REALM']), keytab
+                    '--krb5-config', ipa_env['IPA_KRB5_CONFIG'], '--keytab', keytab,
+                    '--getkeytab', ipa_env['IPA_GETKEYTAB'], '--user', 'root'],
+                   check=True, stdout=subprocess.DEVNULL)
+    return 'nova/%s@%s' % (host, ipa_env['IPA_REALM']), keytab
 
 
 def main():
@@ -155,10 +158,12 @@ def main():
         http.headers['X-Auth-Token'] = token
         project = uuid.uuid4().hex
         tag = uuid.uuid4().hex[:6]
-        http.post(url + '/v1/', json={'project-id': project, 'instance-id': str(uuid.uuid4()),
-                                      'image-id': '', 'user-data': None, 'hostname': 'warm-' + tag,
-                                      'metadata': {'ipa_enroll': 'true'}, 'boot-roles': ''},
-                  timeout=30).raise_for_status()   # token cache, ticket, session cookie
+        warm = {'project-id': project, 'instance-id': str(uuid.uuid4()), 'image-id': '',
+                'user-data': None, 'hostname': 'warm-' + tag,
+                'metadata': {'ipa_enroll': 'true'}, 'boot-roles': ''}
+        # the token cache, the ticket and the session cookie, in every worker
+        for _ in range(args.workers * 4):
+            http.post(url + '/v1/', json=warm, timeout=30).raise_for_status()
         created.append('warm-%s.%s' % (tag, ipa_env['IPA_DOMAIN']))
         direct = IPAClient([ipa_env['IPA_SERVER']], KerberosAuth(keytab, principal),
                            ca_file=ipa_env['IPA_CA_CERT'], max_in_flight=64,
@@ -168,8 +173,8 @@ def main():
               'per worker; IPA: %s (%s WSGI processes)' % (
                   args.workers, args.max_in_flight, ipa_env['IPA_SERVER'],
                   ipa_env.get('IPA_WSGI_PROCESSES', '?')))
-        print('%-34s %8s %8s %8s %10s %10s %5s' % ('run', 'enroll/s', 'p50 ms', 'p99 ms',
-                                                  'IPA calls', 'IPA writes', 'fail'))
+        print('%-34s %8s %8s %8s %10s %10s %5s' % (
+            'run', 'enroll/s', 'p50 ms', 'p99 ms', 'IPA calls', 'IPA writes', 'fail'))
         results = {}
         for conc in args.concurrency:
             # -- through novajoin

@@ -9,6 +9,5 @@ def register(conf, group, opts):
     object; a module-level group registered in several ConfigOpts would share
     it, and a set_override on one would show in all of them.
     """
-    conf.register_group(cfg.OptGroup(group.name, title=group.title,
-                                      help=group.help))
+    conf.register_group(cfg.OptGroup(group.name, title=group.title, help=group.help))
     conf.register_opts(opts, group=group.name)

@@ -130,5 +130,3 @@ def from_conf(conf):
         return PasswordAuth(group.user, group.password)
     return KerberosAuth(group.keytab, group.principal, group.ticket_renew_margin,
                         group.krb5_config)
-
-

@@ -168,7 +168,8 @@ def test_squatted_name_is_409_and_ipa_is_unchanged(server, ipa_admin, ipa_env,
 def test_failure_fatal_nova_sees_a_clear_4xx(server, unique):
     bad = instance(unique, hostname='bad_name')
     result, stderr = nova_call(server, bad, '--failure-fatal', mode='direct')
-    assert 'BadRequest' in json.dumps(result) and 'not a valid DNS label' in stderr + json.dumps(result)
+    seen = stderr + json.dumps(result)
+    assert 'BadRequest' in json.dumps(result) and 'not a valid DNS label' in seen
 
 
 def test_services_and_subhosts(server, ipa_admin, ipa_env, unique, cleanup):

@@ -89,8 +89,8 @@ def test_malformed_bodies_are_400(client_as, fake_ipa, data, message):
     ({'metadata': {'ipa_enroll': 'true', 'compact_service_HTTP': '[1]'}},
      'JSON list of strings'),
 ])
-def test_bad_values_are_400_and_never_reach_ipa_as_names(client_as, fake_ipa,
-                                                        overrides, message):
+def test_bad_values_are_400_and_never_reach_ipa_as_names(client_as, fake_ipa, overrides,
+                                                         message):
     resp = client_as().post('/v1/', json=body(**overrides))
     assert resp.status_code == 400, resp.json
     assert message in resp.json['error']['message']
