@@ -33,3 +33,23 @@ errorlog = '-'
 # gunicorn >= 27 opens a control socket (gunicornc) by default; novajoin does
 # not use it and it would be one more local endpoint to protect.
 control_socket_disable = True
+
+
+# /metrics must count every worker, not the one that happens to answer:
+# prometheus-client's multiprocess mode, in $PROMETHEUS_MULTIPROC_DIR (the unit
+# sets /run/novajoin/prometheus). Emptied at start; a dead worker's live gauges
+# are dropped.
+def on_starting(server):
+    import os
+    import shutil
+    path = os.environ.get('PROMETHEUS_MULTIPROC_DIR')
+    if path:
+        shutil.rmtree(path, ignore_errors=True)
+        os.makedirs(path, mode=0o700, exist_ok=True)
+
+
+def child_exit(server, worker):
+    import os
+    if os.environ.get('PROMETHEUS_MULTIPROC_DIR'):
+        from prometheus_client import multiprocess
+        multiprocess.mark_process_dead(worker.pid)

@@ -22,7 +22,8 @@ def _gunicorn_settings(tmp_path, api_section):
             'cfg = Config()\n'
             'names = [k for k in ns if not k.startswith("_")]\n'
             'for k in names: cfg.set(k, ns[k])\n'  # unknown names raise
-            'print(json.dumps({k: ns[k] for k in names}))' % str(FILES / 'gunicorn.conf.py'))
+            'print(json.dumps({k: ns[k] for k in names if not callable(ns[k])}))'
+            % str(FILES / 'gunicorn.conf.py'))
     proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
                           env={'NOVAJOIN_CONFIG_FILE': str(conf), 'PATH': '/usr/bin:/bin'},
                           timeout=60)
@@ -45,8 +46,13 @@ def test_gunicorn_conf_ipv6_bind(tmp_path):
 
 
 def _unit(name):
-    return dict(line.split('=', 1) for line in (FILES / name).read_text().splitlines()
-                if '=' in line and not line.startswith('#'))
+    """Key -> value; a key given several times (Environment) -> lines joined."""
+    unit = {}
+    for line in (FILES / name).read_text().splitlines():
+        if '=' in line and not line.startswith('#'):
+            key, value = line.split('=', 1)
+            unit[key] = unit[key] + '\n' + value if key in unit else value
+    return unit
 
 
 def test_server_unit_runs_gunicorn_with_the_shipped_config():
@@ -54,7 +60,7 @@ def test_server_unit_runs_gunicorn_with_the_shipped_config():
     assert unit['ExecStart'] == '/usr/bin/gunicorn --config /etc/novajoin/gunicorn.conf.py'
     assert unit['Type'] == 'notify'  # gunicorn's arbiter reports READY=1
     assert unit['User'] == 'novajoin'
-    assert unit['Environment'] == 'NOVAJOIN_CONFIG_FILE=/etc/novajoin/join.conf'
+    assert 'NOVAJOIN_CONFIG_FILE=/etc/novajoin/join.conf' in unit['Environment'].split('\n')
 
 
 def test_notify_unit():
@@ -87,3 +93,20 @@ def test_glance_metadefs():
 @pytest.mark.parametrize('script', ['devstack/plugin.sh', 'devstack/settings'])
 def test_devstack_scripts_parse(script):
     subprocess.run(['bash', '-n', str(ROOT / script)], check=True)
+
+
+def test_gunicorn_hooks_reset_the_prometheus_multiprocess_dir(tmp_path, monkeypatch):
+    import runpy
+    conf = tmp_path / 'join.conf'
+    conf.write_text('[api]\n')
+    monkeypatch.setenv('NOVAJOIN_CONFIG_FILE', str(conf))
+    ns = runpy.run_path(str(FILES / 'gunicorn.conf.py'))
+    prom = tmp_path / 'prom'
+    prom.mkdir()
+    (prom / 'counter_123.db').write_text('stale')
+    monkeypatch.setenv('PROMETHEUS_MULTIPROC_DIR', str(prom))
+    ns['on_starting'](None)
+    assert prom.is_dir() and list(prom.iterdir()) == []
+    unit = _unit('novajoin-server.service')
+    assert 'PROMETHEUS_MULTIPROC_DIR=/run/novajoin/prometheus' in unit['Environment'].split('\n')
+    assert unit['RuntimeDirectory'] == 'novajoin'
