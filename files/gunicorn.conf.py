@@ -9,9 +9,14 @@ place for this unit and for ``novajoin-server`` run by hand.
 
 
 def _api_options():
-    # Only reads join.conf; the app itself is built in each worker, after fork.
+    # Reads join.conf and checks it (OTP secret, IPA servers, auth), so a bad
+    # config stops gunicorn at start instead of failing every request; the
+    # app itself is built in each worker, after the fork.
     from novajoin import config
-    return config.load(prog='novajoin-gunicorn', setup_logging=False).api
+    from novajoin.api.app import build_enroller
+    conf = config.load(prog='novajoin-gunicorn', setup_logging=False)
+    build_enroller(conf)
+    return conf.api
 
 
 _api = _api_options()

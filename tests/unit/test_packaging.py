@@ -12,11 +12,13 @@ from novajoin import join
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 FILES = ROOT / 'files'
+VALID = ('[join]\notp_secret = %s\n[ipa]\nservers = ipa.example.test\n'
+         'auth_method = password\nuser = admin\npassword = x\n' % ('s' * 40))
 
 
 def _gunicorn_settings(tmp_path, api_section):
     conf = tmp_path / 'join.conf'
-    conf.write_text('[api]\n' + api_section)
+    conf.write_text(VALID + '[api]\n' + api_section)
     code = ('import json, runpy; from gunicorn.config import Config\n'
             'ns = runpy.run_path(%r)\n'
             'cfg = Config()\n'
@@ -98,7 +100,7 @@ def test_devstack_scripts_parse(script):
 def test_gunicorn_hooks_reset_the_prometheus_multiprocess_dir(tmp_path, monkeypatch):
     import runpy
     conf = tmp_path / 'join.conf'
-    conf.write_text('[api]\n')
+    conf.write_text(VALID)
     monkeypatch.setenv('NOVAJOIN_CONFIG_FILE', str(conf))
     ns = runpy.run_path(str(FILES / 'gunicorn.conf.py'))
     prom = tmp_path / 'prom'
@@ -110,3 +112,14 @@ def test_gunicorn_hooks_reset_the_prometheus_multiprocess_dir(tmp_path, monkeypa
     unit = _unit('novajoin-server.service')
     assert 'PROMETHEUS_MULTIPROC_DIR=/run/novajoin/prometheus' in unit['Environment'].split('\n')
     assert unit['RuntimeDirectory'] == 'novajoin'
+
+
+def test_gunicorn_conf_refuses_a_config_without_otp_secret(tmp_path):
+    conf = tmp_path / 'join.conf'
+    conf.write_text('[ipa]\nservers = ipa.example.test\n')
+    proc = subprocess.run([sys.executable, '-c', 'import runpy; runpy.run_path(%r)'
+                           % str(FILES / 'gunicorn.conf.py')], capture_output=True, text=True,
+                          env={'NOVAJOIN_CONFIG_FILE': str(conf), 'PATH': '/usr/bin:/bin'},
+                          timeout=60)
+    assert proc.returncode != 0
+    assert 'otp_secret must be at least 32 characters' in proc.stderr
