@@ -17,18 +17,17 @@ import pathlib
 import statistics
 import subprocess
 import sys
-import tempfile
 import uuid
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.vendordata import add_identity_args  # noqa: E402
+from bench.vendordata import environment  # noqa: E402
 from bench.vendordata import percentile  # noqa: E402
-from bench.vendordata import provision_identity  # noqa: E402
 from bench.vendordata import run  # noqa: E402
 from novajoin.ipa import IPAClient  # noqa: E402
 from novajoin.ipa.auth import KerberosAuth  # noqa: E402
-from novajoin.ipa.auth import PasswordAuth  # noqa: E402
 from tests.functional import peers  # noqa: E402
 from tests.functional.novajoin_server import write_conf  # noqa: E402
 
@@ -39,19 +38,9 @@ def main():
     parser.add_argument('--concurrency', type=int, default=32)
     parser.add_argument('--workers', type=int, default=1)
     parser.add_argument('--max-in-flight', type=int, default=2)
-    parser.add_argument('--keytab')
-    parser.add_argument('--principal')
+    add_identity_args(parser)
     args = parser.parse_args()
-    ipa_env, peers_env = peers.ipa_env(), peers.peers_env()
-    work = tempfile.mkdtemp(prefix='nj-storm-')
-    if args.keytab:
-        principal, keytab = args.principal, args.keytab
-    else:
-        principal, keytab = provision_identity(ipa_env, work)
-    os.environ['KRB5_CONFIG'] = ipa_env['IPA_KRB5_CONFIG']
-    admin = IPAClient([ipa_env['IPA_SERVER']], PasswordAuth(
-        ipa_env['IPA_ADMIN_USER'], ipa_env['IPA_ADMIN_PASSWORD']),
-        ca_file=ipa_env['IPA_CA_CERT'], read_timeout=60)
+    ipa_env, peers_env, work, principal, keytab, admin = environment(args, 'nj-storm-')
     tag = uuid.uuid4().hex[:6]
     created = []
 

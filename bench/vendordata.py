@@ -108,19 +108,15 @@ def provision_identity(ipa_env, workdir):
     return 'nova/%s@%s' % (host, ipa_env['IPA_REALM']), keytab
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('-n', type=int, default=200)
-    parser.add_argument('--concurrency', type=int, nargs='+', default=[1, 16])
-    parser.add_argument('--workers', type=int, default=2)
-    parser.add_argument('--max-in-flight', type=int, default=2,
-                        help='novajoin [ipa] max_in_flight (per worker)')
-    parser.add_argument('--keytab')
-    parser.add_argument('--principal')
-    args = parser.parse_args()
+def add_identity_args(parser):
+    parser.add_argument('--keytab', help='an existing novajoin keytab (default: provision one)')
+    parser.add_argument('--principal', help='its principal')
 
+
+def environment(args, prefix):
+    """(ipa_env, peers_env, work dir, principal, keytab, admin IPA client)."""
     ipa_env, peers_env = peers.ipa_env(), peers.peers_env()
-    work = tempfile.mkdtemp(prefix='nj-bench-')
+    work = tempfile.mkdtemp(prefix=prefix)
     if args.keytab:
         principal, keytab = args.principal, args.keytab
     else:
@@ -129,6 +125,19 @@ def main():
     admin = IPAClient([ipa_env['IPA_SERVER']], PasswordAuth(
         ipa_env['IPA_ADMIN_USER'], ipa_env['IPA_ADMIN_PASSWORD']),
         ca_file=ipa_env['IPA_CA_CERT'], read_timeout=60)
+    return ipa_env, peers_env, work, principal, keytab, admin
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('-n', type=int, default=200)
+    parser.add_argument('--concurrency', type=int, nargs='+', default=[1, 16])
+    parser.add_argument('--workers', type=int, default=2)
+    parser.add_argument('--max-in-flight', type=int, default=2,
+                        help='novajoin [ipa] max_in_flight (per worker)')
+    add_identity_args(parser)
+    args = parser.parse_args()
+    ipa_env, peers_env, work, principal, keytab, admin = environment(args, 'nj-bench-')
 
     # novajoin-server under gunicorn, as deployed
     port = peers.free_port()
