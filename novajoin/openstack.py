@@ -86,3 +86,122 @@ def from_conf(conf):
     kwargs = {'interface': group.interface, 'region_name': group.region_name}
     return (Images(session, conf.join.image_cache_ttl, **kwargs),
             Projects(session, conf.join.project_cache_ttl, **kwargs))
+
+
+# -- nova and neutron, for novajoin-notify and the reconciler ---------------
+
+def _transient(service, exc):
+    return UpstreamError('%s: %s' % (service, exc))
+
+
+class Servers:
+    """Nova servers of every project (python-novaclient, admin credentials)."""
+
+    # 2.69: servers in a cell that is down are listed (partially) instead of
+    # being left out, so the reconciler never takes them for deleted ones.
+    API_VERSION = '2.69'
+
+    def __init__(self, session, interface='internal', region_name=None,
+                 endpoint_override=None):
+        from novaclient import client as nova_client  # only where it is used
+        self._nova = nova_client.Client(
+            self.API_VERSION, session=session, endpoint_type=interface,
+            region_name=region_name, endpoint_override=endpoint_override)
+
+    def ids(self):
+        """Ids of every server nova has, in every project."""
+        from novaclient import exceptions as nova_exc
+        try:
+            servers = self._nova.servers.list(
+                detailed=False, search_opts={'all_tenants': True}, limit=-1)
+        except (nova_exc.ClientException, ks_exc.ClientException) as exc:
+            raise _transient('nova', exc) from exc
+        return {server.id for server in servers}
+
+    def addresses(self, server_id):
+        """The server's fixed and floating IPs; None when nova has no such server."""
+        from novaclient import exceptions as nova_exc
+        try:
+            server = self._nova.servers.get(server_id)
+        except nova_exc.NotFound:
+            return None
+        except (nova_exc.ClientException, ks_exc.ClientException) as exc:
+            raise _transient('nova', exc) from exc
+        return {addr['addr'] for addrs in (server.addresses or {}).values()
+                for addr in addrs if addr.get('addr')}
+
+    def exists(self, server_id):
+        return self.addresses(server_id) is not None
+
+
+class Network:
+    """Neutron look-ups: ports, floating IPs, external subnets."""
+
+    def __init__(self, session, interface='internal', region_name=None,
+                 endpoint_override=None, ttl=600):
+        self._session = session
+        self._endpoint = {'service_type': 'network', 'interface': interface,
+                          'region_name': region_name}
+        self._override = endpoint_override
+        self._cache = TTLCache(ttl)
+
+    def _get(self, path, **params):
+        kwargs = {'raise_exc': False, 'params': params}
+        if self._override:
+            path = self._override.rstrip('/') + path
+        else:
+            kwargs['endpoint_filter'] = self._endpoint
+        try:
+            resp = self._session.get(path, **kwargs)
+        except ks_exc.ClientException as exc:
+            raise _transient('neutron', exc) from exc
+        if resp.status_code == 404:
+            return None
+        if resp.status_code != 200:
+            raise UpstreamError('neutron answered HTTP %d for %s'
+                                % (resp.status_code, path.split('?')[0]))
+        return resp.json()
+
+    def port(self, port_id):
+        """The port, or None when neutron does not know it."""
+        body = self._get('/v2.0/ports/%s' % port_id)
+        return body['port'] if body else None
+
+    def server_addresses(self, server_id):
+        """Fixed IPs of the server's ports and the floating IPs on them."""
+        ports = (self._get('/v2.0/ports', device_id=server_id) or {}).get(
+            'ports', [])
+        addresses = {ip['ip_address'] for port in ports
+                     for ip in port.get('fixed_ips', [])}
+        if ports:
+            fips = (self._get('/v2.0/floatingips',
+                              port_id=[p['id'] for p in ports]) or {}).get(
+                'floatingips', [])
+            addresses.update(f['floating_ip_address'] for f in fips)
+        return addresses
+
+    def external_cidrs(self):
+        """CIDRs of the subnets of external networks (where floating IPs live)."""
+        return self._cache.get_or_load('external', self._load_external)
+
+    def _load_external(self, _key):
+        nets = (self._get('/v2.0/networks', **{'router:external': True})
+                or {}).get('networks', [])
+        if not nets:
+            return []
+        subnets = (self._get('/v2.0/subnets', network_id=[n['id'] for n in nets])
+                   or {}).get('subnets', [])
+        return [s['cidr'] for s in subnets]
+
+
+def servers_from_conf(conf):
+    """(Servers, Network) from [service_credentials]; (None, None) if unset."""
+    if not conf.service_credentials.auth_type:
+        return None, None
+    session = session_from_conf(conf)
+    group = conf.service_credentials
+    kwargs = {'interface': group.interface, 'region_name': group.region_name}
+    return (Servers(session, endpoint_override=conf.notify.compute_endpoint_override,
+                    **kwargs),
+            Network(session, endpoint_override=conf.notify.network_endpoint_override,
+                    **kwargs))

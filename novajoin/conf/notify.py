@@ -1,13 +1,81 @@
-"""[notify]: novajoin-notify (filled in by the notification listener work)."""
+"""[notify]: novajoin-notify (the notification listener) and novajoin-reconcile.
+
+The messaging options themselves (``transport_url`` in [DEFAULT],
+``[oslo_messaging_rabbit]``, ``executor_thread_pool_size``) are oslo.messaging's.
+"""
 from oslo_config import cfg
 
-GROUP = cfg.OptGroup('notify', title='Notification listener')
-OPTS = []
+from novajoin.conf import base
+
+GROUP = cfg.OptGroup(
+    'notify', title='Notification listener and reconciler',
+    help='How novajoin-notify follows nova and neutron notifications, and how '
+         'the reconciler finds what the notifications missed.')
+
+OPTS = [
+    cfg.ListOpt('topics', default=['notifications', 'versioned_notifications'],
+                help='Notification topics to listen on: nova\'s unversioned '
+                     '([oslo_messaging_notifications] topics, default '
+                     '"notifications", also neutron\'s) and versioned '
+                     '([notifications] versioned_notifications_topics, default '
+                     '"versioned_notifications") ones. A dedicated topic such '
+                     'as "novajoin_notifications" works too, once nova and '
+                     'neutron publish to it.'),
+    cfg.ListOpt('exchanges', default=['nova', 'neutron'],
+                help='Exchanges the topics are bound on: the control_exchange '
+                     'of nova and of neutron.'),
+    cfg.StrOpt('pool', default='novajoin',
+               help='Listener pool. Each pool is a queue of its own bound to '
+                    'the topics, so other consumers of the standard topics '
+                    '(ceilometer, designate...) keep getting every message, '
+                    'and replicas of novajoin-notify with the same pool share '
+                    'the work. The queue outlives novajoin-notify, so what is '
+                    'published while it is down waits for it; it is durable '
+                    'when [oslo_messaging_rabbit] amqp_durable_queues or '
+                    'rabbit_quorum_queue is on, which must match what nova '
+                    'and neutron use. Empty: no pool, consume the topic\'s own '
+                    'queue (only for a dedicated topic).'),
+    cfg.IntOpt('max_attempts', default=8, min=1,
+               help='Attempts at a notification that fails for a transient '
+                    'reason (IPA unreachable, HTTP 5xx, timeout, Kerberos, '
+                    'nova or neutron down) before it is given up, logged at '
+                    'ERROR and left to the reconciler.'),
+    cfg.FloatOpt('retry_backoff', default=2.0, min=0,
+                 help='Seconds before a failed notification goes back to the '
+                      'queue; doubles on each attempt.'),
+    cfg.FloatOpt('retry_backoff_max', default=60.0, min=0,
+                 help='Upper bound of the pause between two attempts.'),
+    cfg.BoolOpt('floating_ip_dns', default=True,
+                help='Keep A (and, where IPA has the reverse zone, PTR) records '
+                     'of enrolled servers\' floating IPs in IPA DNS.'),
+    cfg.ListOpt('floating_ip_ranges', default=[],
+                help='CIDRs floating IPs come from. An A record of an enrolled '
+                     'host in these ranges that the server no longer holds is '
+                     'removed (port deletion, reconciler). Default: the '
+                     'subnets of neutron\'s external networks.'),
+    cfg.IntOpt('reconcile_interval', default=3600, min=0,
+               help='Seconds between two reconciler runs inside '
+                    'novajoin-notify (0: never; run novajoin-reconcile from '
+                    'cron instead). Needs [service_credentials] with a '
+                    'role that may list every project\'s servers.'),
+    cfg.IntOpt('reconcile_grace', default=1800, min=0,
+               help='The reconciler leaves alone IPA hosts created less than '
+                    'this many seconds ago, so a booting instance is never '
+                    'touched.'),
+    cfg.ListOpt('reconcile_domains', default=[],
+                help='Reconcile only hosts under these DNS domains. Set it when '
+                     'several clouds share one IPA realm, so each reconciler '
+                     'keeps to its own hosts (it cannot know the others\' '
+                     'servers). Default: every host novajoin owns.'),
+    cfg.StrOpt('compute_endpoint_override',
+               help='Nova API URL to use instead of the one in the catalog.'),
+    cfg.StrOpt('network_endpoint_override',
+               help='Neutron API URL to use instead of the one in the catalog.'),
+]
 
 
 def register_opts(conf):
-    conf.register_group(GROUP)
-    conf.register_opts(OPTS, group=GROUP)
+    base.register(conf, GROUP, OPTS)
 
 
 def list_opts():

@@ -7,6 +7,7 @@ keeps everything in a dict. It is NOT what proves the IPA client works: the
 functional tests run against the real FreeIPA of ../shared/ipa.
 """
 import copy
+import ipaddress
 import json
 import secrets
 import threading
@@ -43,6 +44,8 @@ class FakeIPA:
         self.calls = []        # method names, in order (tests inspect them)
         self.lock = threading.Lock()
         self.fail_next = []    # IPAFaults to raise on the next calls (tests)
+        # Zones whose SOA does not resolve: host_del updatedns answers 903.
+        self.unresolvable_zones = set()
 
     # -- dispatch ---------------------------------------------------------
 
@@ -103,13 +106,17 @@ class FakeIPA:
         return {'result': self._host_view(self._host(fqdn)),
                 'value': fqdn.lower(), 'summary': None}
 
-    def cmd_host_find(self, criteria=None, description=None, sizelimit=0, **_):
+    def cmd_host_find(self, criteria=None, description=None, sizelimit=0,
+                      man_by_host=None, **_):
         found = []
         for host in self.hosts.values():
             desc = (host.get('description') or [''])[0]
             if description is not None and description not in desc:
                 continue
             if criteria and criteria not in host['fqdn'][0] and criteria not in desc:
+                continue
+            if man_by_host is not None and man_by_host.lower() not in \
+                    host.get('managedby_host', host['fqdn']):
                 continue
             found.append(self._host_view(host))
         return {'result': found, 'count': len(found), 'truncated': False,
@@ -144,6 +151,11 @@ class FakeIPA:
         keys = fqdns[0] if fqdns and isinstance(fqdns[0], list) else list(fqdns)
         for fqdn in keys:
             self._host(fqdn)
+            if updatedns and fqdn.lower().partition('.')[2] + '.' in \
+                    self.unresolvable_zones:
+                # ipaserver resolves the zone's SOA before it deletes anything
+                raise IPAFault(903, 'InternalError',
+                               'an internal error has occurred')
         for fqdn in keys:
             del self.hosts[fqdn.lower()]
             for service in list(self.services):
@@ -154,7 +166,8 @@ class FakeIPA:
                     host['managedby_host'].remove(fqdn.lower())
             if updatedns:
                 short, _, zone = fqdn.lower().partition('.')
-                self.dns.pop((zone + '.', short), None)
+                record = self.dns.pop((zone + '.', short), None) or {}
+                self._drop_ptrs(fqdn.lower(), record.get('arecord', []))
         return {'result': {'failed': []}, 'value': keys,
                 'summary': 'Deleted host "%s"' % ','.join(keys)}
 
@@ -256,6 +269,19 @@ class FakeIPA:
 
     # -- DNS --------------------------------------------------------------
 
+    def _drop_ptrs(self, fqdn, addresses):
+        # host_del updatedns also removes the PTRs that point back at the host
+        for address in addresses:
+            pointer = ipaddress.ip_address(address).reverse_pointer + '.'
+            for zone in self.zones:
+                if pointer.endswith('.' + zone):
+                    key = (zone, pointer[:-len(zone) - 1])
+                    entry = self.dns.get(key, {})
+                    if fqdn + '.' in entry.get('ptrrecord', []):
+                        entry['ptrrecord'].remove(fqdn + '.')
+                        if not any(entry.values()):
+                            del self.dns[key]
+
     def _zone(self, zone):
         zone = zone if zone.endswith('.') else zone + '.'
         if zone not in self.zones:
@@ -294,11 +320,14 @@ class FakeIPA:
                                idnsname=[{'__dns_name__': name}]),
                 'value': {'__dns_name__': name}}
 
-    def cmd_dnsrecord_find(self, zone, criteria=None, **_):
+    def cmd_dnsrecord_find(self, zone, criteria=None, **options):
         zone = self._zone(zone)
+        # Record-value filters, e.g. arecord='192.0.2.7', as in IPA.
+        wanted = {k: v for k, v in options.items() if k.endswith('record')}
         found = [dict(copy.deepcopy(e), idnsname=[{'__dns_name__': n}])
                  for (z, n), e in self.dns.items()
-                 if z == zone and (not criteria or criteria in n)]
+                 if z == zone and (not criteria or criteria in n)
+                 and all(v in e.get(k, []) for k, v in wanted.items())]
         return {'result': found, 'count': len(found), 'truncated': False}
 
     def cmd_dnsrecord_del(self, zone, name, del_all=False, **records):

@@ -1,0 +1,272 @@
+#!/usr/bin/env python3
+"""Benchmark: delete notifications through novajoin-notify on the real RabbitMQ.
+
+Each run publishes N ``instance.delete.end`` messages (nova 34's payload, as
+captured from nova's own code in tests/unit/notify/data) to a topic of its own
+while its pool's queue waits with no consumer, then starts a listener and
+times it from start until the last message is handled:
+
+1. ceiling: a bare oslo.messaging listener (same transport, pool, executor
+   'threading', allow_requeue) whose endpoint does nothing;
+2. novajoin-notify's listener and handlers (filter, payload parsing, ownership
+   check, removal plan) with a no-op IPA that answers at once as if each host
+   existed, showing the listener's own cost; printed as a ratio of the ceiling;
+3. novajoin-notify against the real FreeIPA (admin password, [ipa]
+   max_in_flight calls in flight): M real hosts created first, then deleted
+   through their notifications; deletes/s and IPA round trips per delete.
+
+    python bench/notify.py [-n 1000] [-m 200] [--max-in-flight 2]
+
+Not a test: it asserts nothing about speed (it does check every host is gone).
+"""
+import argparse
+import concurrent.futures
+import json
+import pathlib
+import sys
+import threading
+import time
+import uuid
+
+import oslo_messaging
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from novajoin import conf as conf_pkg  # noqa: E402
+from novajoin import ownership  # noqa: E402
+from novajoin.ipa import IPAClient  # noqa: E402
+from novajoin.ipa import errors  # noqa: E402
+from novajoin.ipa.auth import PasswordAuth  # noqa: E402
+from novajoin.notify import dns  # noqa: E402
+from novajoin.notify import handlers  # noqa: E402
+from novajoin.notify import hosts  # noqa: E402
+from novajoin.notify import listener  # noqa: E402
+from tests.functional import notify_env  # noqa: E402
+from tests.functional import peers  # noqa: E402
+from tests.unit.notify import payloads  # noqa: E402
+
+PROJECT = payloads.NOVA_PROJECT
+
+
+class NoopIPA:
+    """Answers like IPA, at once: every instance has a host, nothing else."""
+
+    def __init__(self):
+        self.calls = 0
+        self._lock = threading.Lock()
+
+    def call(self, method, *args, **options):
+        with self._lock:
+            self.calls += 1
+        if method == 'host_find' and args:
+            instance = args[0]
+            fqdn = 'h-%s.example.test' % instance[:8]
+            return {'result': [{'fqdn': [fqdn], 'managing_host': [fqdn],
+                                'description': [ownership.owner_record(
+                                    instance, PROJECT)]}]}
+        if method == 'dnszone_find':
+            return {'result': []}
+        return {'result': {}}
+
+    def batch(self, calls, deadline=None):
+        with self._lock:
+            self.calls += 1
+        return [{'result': [] if method.endswith('_find') else {}}
+                for method, _, _ in calls]
+
+
+def make_conf(rabbit_url, topic, pool):
+    conf = conf_pkg.new_conf()
+    conf([], default_config_files=[])
+    conf.set_override('topics', [topic], group='notify')
+    conf.set_override('exchanges', ['nova'], group='notify')
+    conf.set_override('pool', pool, group='notify')
+    listener.set_defaults(conf)     # novajoin-notify's threads and prefetch
+    transport = oslo_messaging.get_notification_transport(conf, url=rabbit_url)
+    return conf, transport
+
+
+def publish(rabbit_url, topic, instances):
+    pub = notify_env.Publisher(rabbit_url, 'nova', 'nova-compute:bench-1', topic)
+    template = payloads.nova('instance.delete.end')
+    start = time.monotonic()
+    for instance in instances:
+        payload = json.loads(json.dumps(template))
+        payload['nova_object.data']['uuid'] = instance
+        pub.info('instance.delete.end', payload)
+    elapsed = time.monotonic() - start
+    pub.close()
+    return elapsed
+
+
+def declare_pool(transport, topic, pool, endpoint):
+    """Create the pool's queue (bindings included), then leave it unconsumed."""
+    server = oslo_messaging.get_notification_listener(
+        transport, [oslo_messaging.Target(topic=topic, exchange='nova')],
+        [endpoint], executor='threading', allow_requeue=True, pool=pool)
+    server.start()
+    server.stop()
+    server.wait()
+
+
+class Counter:
+    def __init__(self, total):
+        self.total = total
+        self.count = 0
+        self.done = threading.Event()
+        self._lock = threading.Lock()
+
+    def hit(self):
+        with self._lock:
+            self.count += 1
+            if self.count >= self.total:
+                self.done.set()
+
+
+class BareEndpoint:
+    def __init__(self, counter):
+        self.counter = counter
+
+    def info(self, ctxt, publisher_id, event_type, payload, metadata):
+        self.counter.hit()
+        return oslo_messaging.NotificationResult.HANDLED
+
+
+class CountingHandlers(handlers.Handlers):
+    def __init__(self, counter, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.counter = counter
+
+    def handle(self, event_type, payload):
+        outcome = super().handle(event_type, payload)
+        self.counter.hit()      # failed attempts are requeued, not counted
+        return outcome
+
+
+def timed_run(rabbit_url, n, make_endpoint, label, instances=None):
+    """Messages/s of a listener (novajoin-notify's messaging defaults)."""
+    token = uuid.uuid4().hex[:10]
+    topic, pool = 'njbench-%s' % token, 'njbench-%s' % token
+    conf, transport = make_conf(rabbit_url, topic, pool)
+    counter = Counter(n)
+    endpoint = make_endpoint(counter)
+    try:
+        declare_pool(transport, topic, pool, endpoint)
+        instances = instances or [str(uuid.uuid4()) for _ in range(n)]
+        pub_s = publish(rabbit_url, topic, instances)
+        notify_env.wait_until(
+            lambda: notify_env.queue_depth(rabbit_url, pool) >= n, 60,
+            what='%d messages queued' % n)
+        server = oslo_messaging.get_notification_listener(
+            transport, listener.targets(conf), [endpoint], executor='threading',
+            allow_requeue=True, pool=pool)
+        start = time.monotonic()
+        server.start()
+        if not counter.done.wait(600):
+            raise SystemExit('%s: only %d of %d handled' % (label, counter.count, n))
+        elapsed = time.monotonic() - start
+        server.stop()
+        server.wait()
+    finally:
+        transport.cleanup()
+        notify_env.delete_queues(rabbit_url, [pool, topic + '.info'])
+    print('%-44s %5d msgs in %6.2f s = %7.1f msg/s   (published at %.0f msg/s)'
+          % (label, n, elapsed, n / elapsed, n / pub_s), flush=True)
+    return n / elapsed
+
+
+def novajoin_endpoint(ipa, counter):
+    zones = dns.Zones(ipa)
+    table = CountingHandlers(counter, hosts.Hosts(ipa, zones),
+                             fip_dns=dns.FloatingDNS(ipa, zones))
+    return listener.Endpoint(table, max_attempts=3, backoff=0.5)
+
+
+def create_hosts(ipa, m, token):
+    instances, fqdns = [], []
+    for start in range(0, m, 50):
+        calls = []
+        for i in range(start, min(m, start + 50)):
+            instance = str(uuid.uuid4())
+            fqdn = 'njbench-%s-%d.example.test' % (token, i)
+            instances.append(instance)
+            fqdns.append(fqdn)
+            calls.append(('host_add', [fqdn], {
+                'force': True, 'description': ownership.owner_record(instance,
+                                                                     PROJECT)}))
+        for result in ipa.batch(calls):
+            if isinstance(result, Exception):
+                raise result
+    return instances, fqdns
+
+
+def direct_deletes(ipa, fqdns, in_flight):
+    """host_del (updatedns) alone, ``in_flight`` at a time: IPA's own rate."""
+    start = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(in_flight) as pool:
+        list(pool.map(lambda f: ipa.call('host_del', f, updatedns=True), fqdns))
+    return len(fqdns) / (time.monotonic() - start)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('-n', type=int, default=1000,
+                        help='messages for the ceiling and no-op runs')
+    parser.add_argument('-m', type=int, default=200,
+                        help='real hosts deleted through the real IPA')
+    parser.add_argument('--max-in-flight', type=int, default=2,
+                        help='[ipa] max_in_flight for the real-IPA run')
+    args = parser.parse_args()
+    rabbit_url = peers.RABBIT_URL
+    print('novajoin-notify benchmark: RabbitMQ %s, executor threading'
+          % rabbit_url.split('@')[-1])
+
+    ceiling = timed_run(rabbit_url, args.n, BareEndpoint,
+                        'bare oslo.messaging listener, no-op endpoint')
+    noop = NoopIPA()
+    rate = timed_run(rabbit_url, args.n,
+                     lambda c: novajoin_endpoint(noop, c),
+                     'novajoin-notify, no-op IPA')
+    print('  ratio novajoin/ceiling: %.2f   (IPA calls per delete: %.1f)'
+          % (rate / ceiling, noop.calls / args.n))
+
+    env = peers.read_env_file(peers.IPA_DIR / 'ipa.env')
+    ipa = IPAClient([env['IPA_SERVER']], PasswordAuth(env['IPA_ADMIN_USER'],
+                                                      env['IPA_ADMIN_PASSWORD']),
+                    ca_file=env['IPA_CA_CERT'], read_timeout=30,
+                    max_in_flight=args.max_in_flight)
+    token = uuid.uuid4().hex[:8]
+    _, fqdns = create_hosts(ipa, args.m, token + 'd')
+    direct = direct_deletes(ipa, fqdns, args.max_in_flight)
+    print('%-44s %5d deletes          = %7.1f deletes/s'
+          % ('IPA alone: host_del, %d in flight' % args.max_in_flight, args.m,
+             direct))
+    start = time.monotonic()
+    instances, fqdns = create_hosts(ipa, args.m, token)
+    print('(created %d IPA hosts in %.1f s)' % (args.m, time.monotonic() - start))
+    before = ipa.stats['round_trips']
+    try:
+        deletes = timed_run(rabbit_url, args.m,
+                            lambda c: novajoin_endpoint(ipa, c),
+                            'novajoin-notify, real IPA (max_in_flight %d)'
+                            % args.max_in_flight, instances=instances)
+        trips = ipa.stats['round_trips'] - before
+        print('  real IPA: %.1f deletes/s, %.1f IPA round trips per delete, '
+              '%.2f of IPA\'s bare host_del rate'
+              % (deletes, trips / args.m, deletes / direct))
+    finally:
+        left = []
+        for fqdn in fqdns:
+            try:
+                ipa.call('host_del', fqdn)
+                left.append(fqdn)
+            except errors.NotFound:
+                pass
+    if left:
+        raise SystemExit('%d hosts were not deleted' % len(left))
+    print('every host is gone from IPA')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,222 @@
+"""IPA DNS for enrolled hosts: zones, floating-IP A and PTR records.
+
+A floating IP of an enrolled server is an A record ``<name>`` in the host's
+zone (the longest IPA zone its FQDN ends with) and, when IPA has the reverse
+zone, a PTR record back to the FQDN. IPA refuses ``a_extra_create_reverse`` for
+reserved ranges (TEST-NET...), so both are always added explicitly.
+
+Only names of hosts novajoin owns are ever touched: an A record of the same IP
+under another name (an operator's alias) stays.
+"""
+import ipaddress
+import logging
+import threading
+import time
+
+from novajoin import ownership
+from novajoin.ipa import errors
+
+LOG = logging.getLogger(__name__)
+
+# Answers that mean "already so": the wanted state is there.
+ALREADY = (errors.NotFound, errors.EmptyModlist, errors.AttrValueNotFound,
+           errors.DuplicateEntry)
+
+
+def dns_name(value):
+    """A DNS name as IPA returns it (``{"__dns_name__": ...}``) or as a string."""
+    if isinstance(value, list):
+        value = value[0] if value else ''
+    if isinstance(value, dict):
+        value = value.get('__dns_name__', '')
+    return value
+
+
+def absolute(name):
+    return name if name.endswith('.') else name + '.'
+
+
+def raise_failures(results, tolerate=ALREADY):
+    """Raise the first error of a batch that is not in ``tolerate``.
+
+    Transient errors first: the whole notification is retried, and every
+    operation here is idempotent.
+    """
+    failures = [r for r in results if isinstance(r, Exception)
+                and not isinstance(r, tolerate)]
+    failures.sort(key=lambda exc: not getattr(exc, 'transient', False))
+    if failures:
+        raise failures[0]
+
+
+class Zones:
+    """IPA's DNS zones, read at most every ``ttl`` seconds."""
+
+    def __init__(self, ipa, ttl=300, clock=time.monotonic):
+        self._ipa = ipa
+        self._ttl = ttl
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._zones = None
+        self._expires = 0.0
+
+    def all(self):
+        with self._lock:
+            if self._zones is None or self._clock() >= self._expires:
+                self._zones = self._load()
+                self._expires = self._clock() + self._ttl
+            return self._zones
+
+    def _load(self):
+        try:
+            result = self._ipa.call('dnszone_find', pkey_only=True, sizelimit=0)
+        except errors.NotFound:  # IPA without DNS: "DNS is not configured"
+            return []
+        return [absolute(dns_name(z.get('idnsname'))).lower()
+                for z in result.get('result', [])]
+
+    def forward(self):
+        return [z for z in self.all() if not _is_reverse(z)]
+
+    def reverse(self):
+        return [z for z in self.all() if _is_reverse(z)]
+
+    def split(self, fqdn):
+        """(zone, relative name) of an FQDN in IPA's forward zones, or None."""
+        return _split(absolute(fqdn.lower()), self.forward())
+
+    def reverse_of(self, ip):
+        """(reverse zone, relative name) of an IP's PTR record, or None."""
+        pointer = absolute(ipaddress.ip_address(ip).reverse_pointer)
+        return _split(pointer, self.reverse())
+
+
+def _is_reverse(zone):
+    return zone.endswith('.in-addr.arpa.') or zone.endswith('.ip6.arpa.')
+
+
+def _split(name, zones):
+    best = None
+    for zone in zones:
+        if name.endswith('.' + zone) and (best is None or len(zone) > len(best)):
+            best = zone
+    if best is None:
+        return None
+    return best, name[:-len(best) - 1]
+
+
+class FloatingDNS:
+    """A/PTR records of floating IPs, for enrolled hosts only."""
+
+    def __init__(self, ipa, zones):
+        self.ipa = ipa
+        self.zones = zones
+
+    def associate(self, fqdn, ip):
+        """``fqdn`` answers for ``ip``; no other novajoin host does any more."""
+        self.disassociate(ip, keep=fqdn)
+        where = self.zones.split(fqdn)
+        if where is None:
+            LOG.warning('no IPA DNS zone holds %s; no A record for floating IP '
+                        '%s', fqdn, ip)
+            return []
+        calls = [('dnsrecord_add', list(where), {'arecord': [ip]})]
+        reverse = self.zones.reverse_of(ip)
+        if reverse:
+            calls.append(('dnsrecord_add', list(reverse),
+                          {'ptrrecord': [absolute(fqdn)]}))
+        raise_failures(self.ipa.batch(calls))
+        LOG.info('DNS: %s -> %s%s', fqdn, ip, ' (and PTR)' if reverse else '')
+        return calls
+
+    def disassociate(self, ip, keep=None):
+        """Remove ``ip`` from every novajoin host's A record (but ``keep``'s)
+        and the matching PTR values."""
+        forward = self.zones.forward()
+        reverse = self.zones.reverse_of(ip)
+        reads = [('dnsrecord_find', [zone], {'arecord': ip, 'sizelimit': 0})
+                 for zone in forward]
+        if reverse:
+            reads.append(('dnsrecord_show', list(reverse), {}))
+        results = self.ipa.batch(reads)
+        raise_failures(results, tolerate=(errors.NotFound,))
+        names = {}   # fqdn -> (zone, name) holding ip
+        for zone, result in zip(forward, results):
+            if isinstance(result, Exception):
+                continue    # the zone went away since it was listed
+            for record in result.get('result', []):
+                name = dns_name(record.get('idnsname'))
+                if ip in record.get('arecord', []):
+                    names[_fqdn(name, zone)] = (zone, name)
+        ptrs = []
+        if reverse and not isinstance(results[-1], Exception):
+            ptrs = [p.rstrip('.').lower() for p in
+                    results[-1].get('result', {}).get('ptrrecord', [])]
+        keep = keep.lower() if keep else None
+        candidates = sorted((set(names) | set(ptrs)) - {keep})
+        ours = self._novajoin_hosts(candidates)
+        calls = [('dnsrecord_del', list(names[f]), {'arecord': [ip]})
+                 for f in candidates if f in ours and f in names]
+        calls += [('dnsrecord_del', list(reverse), {'ptrrecord': [absolute(f)]})
+                  for f in candidates if f in ours and f in ptrs]
+        if calls:
+            raise_failures(self.ipa.batch(calls))
+            LOG.info('DNS: floating IP %s no longer on %s', ip,
+                     ', '.join(f for f in candidates if f in ours))
+        return calls
+
+    def remove_values(self, fqdn, ips):
+        """Remove ``ips`` from ``fqdn``'s A record, and their PTRs to it."""
+        where = self.zones.split(fqdn)
+        if where is None or not ips:
+            return []
+        calls = []
+        for ip in sorted(ips):
+            # one value per call: a value already gone fails its call alone
+            calls.append(('dnsrecord_del', list(where), {'arecord': [ip]}))
+            reverse = self.zones.reverse_of(ip)
+            if reverse:
+                calls.append(('dnsrecord_del', list(reverse),
+                              {'ptrrecord': [absolute(fqdn)]}))
+        raise_failures(self.ipa.batch(calls))
+        LOG.info('DNS: removed %s from %s', ', '.join(sorted(ips)), fqdn)
+        return calls
+
+    def a_values(self, fqdns):
+        """{fqdn: [A values]} for hosts in IPA zones (one batch call)."""
+        where = {f: self.zones.split(f) for f in fqdns}
+        where = {f: w for f, w in where.items() if w}
+        order = sorted(where)
+        results = self.ipa.batch([('dnsrecord_show', list(where[f]), {})
+                                  for f in order])
+        raise_failures(results, tolerate=(errors.NotFound,))
+        return {f: r.get('result', {}).get('arecord', [])
+                for f, r in zip(order, results) if not isinstance(r, Exception)}
+
+    def _novajoin_hosts(self, fqdns):
+        if not fqdns:
+            return set()
+        results = self.ipa.batch([('host_show', [f], {}) for f in fqdns])
+        raise_failures(results, tolerate=(errors.NotFound,))
+        return {f for f, r in zip(fqdns, results)
+                if not isinstance(r, Exception)
+                and ownership.owner_of(r.get('result', {}))}
+
+
+def _fqdn(name, zone):
+    if name == '@':
+        return zone.rstrip('.')
+    return ('%s.%s' % (name, zone)).rstrip('.').lower()
+
+
+def in_ranges(ip, ranges):
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return any(address in net for net in ranges
+               if net.version == address.version)
+
+
+def parse_ranges(cidrs):
+    return [ipaddress.ip_network(c, strict=False) for c in cidrs]

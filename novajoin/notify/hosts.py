@@ -1,0 +1,214 @@
+"""IPA hosts novajoin owns: find them, remove them with what hangs off them.
+
+Shared by the delete handler, the update handler and the reconciler.
+
+What "hangs off" a host H (see ``novajoin.join``):
+- subhosts (description ``novajoin: subhost``) that H manages,
+- services on those subhosts (or on shared VIP hosts) that H manages,
+- H's own DNS records (A/AAAA and their PTRs; floating IPs included).
+
+Releasing H from a subhost or a service deletes it only when no other host
+manages it any more; otherwise H is just unlinked, since another instance
+(another controller of the same TripleO VIP) still uses it. Hosts and services
+novajoin did not create are only ever unlinked, never deleted.
+"""
+import logging
+import uuid
+
+from novajoin import ownership
+from novajoin.ipa import errors
+from novajoin.notify import dns
+
+LOG = logging.getLogger(__name__)
+
+# 100-ns intervals between the UUID epoch (1582-10-15) and the Unix epoch.
+_UUID_EPOCH = 0x01b21dd213814000
+
+
+def principal_name(value):
+    """'HTTP/host' from 'HTTP/host@REALM' (IPA adds the realm)."""
+    return value.partition('@')[0]
+
+
+def first(entry, attr, default=None):
+    value = entry.get(attr)
+    if isinstance(value, list):
+        return value[0] if value else default
+    return default if value is None else value
+
+
+def created_at(host):
+    """Unix time the IPA entry was created, or None when it cannot be told.
+
+    IPA's uuid plug-in gives each entry a time-based (version 1) ipaUniqueID;
+    its timestamp is the creation time. IPA does not return createTimestamp.
+    """
+    try:
+        value = uuid.UUID(first(host, 'ipauniqueid', ''))
+    except ValueError:
+        return None
+    if value.version != 1:
+        return None
+    return (value.time - _UUID_EPOCH) / 1e7
+
+
+class Hosts:
+
+    def __init__(self, ipa, zones):
+        self.ipa = ipa
+        self.zones = zones
+
+    # -- finding ----------------------------------------------------------
+
+    def owned_by(self, instance_id):
+        """Host entries whose ownership record names this instance.
+
+        The criteria search matches the id inside the description; only an
+        exact owner record counts, so a host re-used by another instance (or
+        a look-alike description) is never taken.
+        """
+        if not instance_id:
+            return []
+        # all=True: managing_host tells remove() whether there is more to do
+        found = self.ipa.call('host_find', instance_id, all=True, sizelimit=0)
+        return [h for h in found.get('result', [])
+                if (ownership.owner_of(h) or (None,))[0] == instance_id]
+
+    def novajoin_hosts(self):
+        """Every host carrying a novajoin record (owned hosts and subhosts)."""
+        found = self.ipa.call('host_find', ownership.PREFIX, all=True,
+                              sizelimit=0)
+        if found.get('truncated'):
+            LOG.warning('IPA truncated the list of novajoin hosts at %d; the '
+                        'rest is looked at on the next run', found.get('count'))
+        return [h for h in found.get('result', [])
+                if ownership.owner_of(h) or ownership.is_subhost(h)]
+
+    def managed_by(self, fqdn):
+        """(services, hosts) entries that ``fqdn`` manages, itself excluded."""
+        services, hosts = self.ipa.batch([
+            ('service_find', [], {'man_by_host': fqdn, 'all': True,
+                                  'sizelimit': 0}),
+            ('host_find', [], {'man_by_host': fqdn, 'all': True,
+                               'sizelimit': 0})])
+        dns.raise_failures([services, hosts], tolerate=(errors.NotFound,))
+        services = [] if isinstance(services, Exception) else services['result']
+        hosts = [] if isinstance(hosts, Exception) else hosts['result']
+        return services, [h for h in hosts if first(h, 'fqdn', '').lower() != fqdn]
+
+    # -- releasing and removing --------------------------------------------
+
+    def plan_release(self, fqdn, keep_hosts=(), keep_principals=(),
+                     managed=None):
+        """IPA calls that detach ``fqdn`` from what it manages, but the kept.
+
+        ``managed``: what ``managed_by(fqdn)`` answered, if already read.
+        Returns (unlink calls, delete calls): unlinking first, so that a
+        failure half-way never leaves a deleted subhost still linked.
+        """
+        services, hosts = managed or self.managed_by(fqdn)
+        subhosts = {first(h, 'fqdn', '').lower(): h for h in hosts}
+        keep_hosts = {h.lower() for h in keep_hosts}
+        keep_principals = set(keep_principals)
+        unlink, delete = [], []
+        for service in services:
+            name = principal_name(first(service, 'krbprincipalname', ''))
+            on_host = name.partition('/')[2].lower()
+            if name in keep_principals or on_host == fqdn:
+                continue  # wanted, or the host's own (goes with the host)
+            others = _managers(service) - {fqdn, on_host}
+            host_entry = subhosts.get(on_host)
+            if others or host_entry is None or not ownership.is_subhost(host_entry):
+                unlink.append(('service_remove_host', [name], {'host': [fqdn]}))
+            else:
+                delete.append(('service_del', [name], {}))
+        for name, host in sorted(subhosts.items()):
+            if name in keep_hosts:
+                continue
+            others = _managers(host) - {fqdn, name}
+            if others or not ownership.is_subhost(host):
+                unlink.append(('host_remove_managedby', [name], {'host': [fqdn]}))
+            else:
+                delete.append(('host_del', [name], {'updatedns': True}))
+        return unlink, delete
+
+    def release(self, fqdn, keep_hosts=(), keep_principals=(), dry_run=False,
+                managed=None):
+        unlink, delete = self.plan_release(fqdn, keep_hosts, keep_principals,
+                                           managed)
+        if not dry_run:
+            self.run(unlink)
+            self.run(delete)
+        return unlink + delete
+
+    def remove(self, fqdn, entry=None, dry_run=False):
+        """Remove ``fqdn``, its subhosts, orphaned services and DNS records.
+
+        ``entry``: the host as ``host_find all=True`` returned it, if at hand.
+        A host that manages no other host manages no service either (novajoin
+        links a service only together with its host), so its entry's
+        ``managing_host`` spares the look-up of what it manages.
+        """
+        fqdn = fqdn.lower()
+        if entry is not None and 'managing_host' in entry and not (
+                {m.lower() for m in entry['managing_host']} - {fqdn}):
+            done = []
+        else:
+            done = self.release(fqdn, dry_run=dry_run)
+        call = ('host_del', [fqdn], {'updatedns': True})
+        if not dry_run:
+            self.run([call])
+        return done + [call]
+
+    def run(self, calls):
+        """Run IPA calls in one batch; "already done" answers are fine.
+
+        ``host_del`` with ``updatedns`` fails with 903 when the zone's SOA does
+        not resolve (IPA asks DNS, not its own LDAP); then the records are
+        removed one by one and the host without ``updatedns``.
+        """
+        if not calls:
+            return
+        results = self.ipa.batch(calls)
+        retry = [call for call, result in zip(calls, results)
+                 if isinstance(result, errors.InternalError)
+                 and call[0] == 'host_del' and call[2].get('updatedns')]
+        dns.raise_failures([r for c, r in zip(calls, results) if c not in retry])
+        for _, (fqdn,), _ in retry:
+            LOG.info('IPA could not update DNS while deleting %s (its zone does '
+                     'not resolve); removing its records explicitly', fqdn)
+            self.remove_dns(fqdn)
+            try:
+                self.ipa.call('host_del', fqdn)
+            except errors.NotFound:
+                pass
+
+    def remove_dns(self, fqdn):
+        """Delete the host's A/AAAA records, their PTRs to it, and the name."""
+        where = self.zones.split(fqdn)
+        if where is None:
+            return
+        try:
+            record = self.ipa.call('dnsrecord_show', *where)['result']
+        except errors.NotFound:
+            return
+        calls = []
+        for ip in record.get('arecord', []) + record.get('aaaarecord', []):
+            reverse = self.zones.reverse_of(ip)
+            if reverse:
+                calls.append(('dnsrecord_del', list(reverse),
+                              {'ptrrecord': [dns.absolute(fqdn)]}))
+        calls.append(('dnsrecord_del', list(where), {'del_all': True}))
+        dns.raise_failures(self.ipa.batch(calls))
+
+
+def _managers(entry):
+    return {m.lower() for m in entry.get('managedby_host', [])}
+
+
+def describe(call):
+    """A short human line for an IPA call (dry-run output, logs)."""
+    method, args, opts = call
+    extra = ' '.join('%s=%s' % (k, ','.join(v) if isinstance(v, list) else v)
+                     for k, v in sorted(opts.items()))
+    return ' '.join([method] + [str(a) for a in args] + ([extra] if extra else []))

@@ -1,0 +1,180 @@
+"""The leak sweeper: IPA hosts owned by novajoin vs the servers nova has.
+
+What notifications miss (listener down when the queue was purged, a delete
+given up after its retries, a delete from before novajoin-notify ran) is found
+here:
+1. hosts whose owning instance nova no longer has: removed with their
+   subhosts, orphaned services and DNS records (``Hosts.remove``);
+2. subhosts no host manages any more: removed;
+3. floating-IP A records (and PTRs) of live servers whose IP the server no
+   longer holds: removed.
+
+Safety: IPA is read before nova, so any host listed was created after its
+instance (nova creates the instance before it can ask for vendordata); hosts
+younger than the grace period are left alone; and each "gone" instance is
+confirmed with a GET on nova before its host is touched.
+"""
+import collections
+import logging
+import time
+
+from novajoin import openstack
+from novajoin import ownership
+from novajoin.notify import dns as dns_mod
+from novajoin.notify import hosts as hosts_mod
+
+LOG = logging.getLogger(__name__)
+
+
+class Report:
+    def __init__(self):
+        self.actions = []       # (what, IPA call) done, or planned in a dry run
+        self.kept = collections.Counter()
+
+    def add(self, what, calls):
+        self.actions.extend((what, call) for call in calls)
+
+    def lines(self):
+        return ['%s: %s' % (what, hosts_mod.describe(call))
+                for what, call in self.actions]
+
+    def summary(self):
+        kept = ', '.join('%d %s' % (n, why) for why, n in sorted(self.kept.items()))
+        return '%d IPA changes%s' % (len(self.actions),
+                                     '; kept ' + kept if kept else '')
+
+
+class Reconciler:
+
+    def __init__(self, hosts, servers, fip_dns=None, network=None,
+                 floating_ranges=None, grace=1800, domains=(), clock=time.time):
+        self.hosts = hosts
+        self.servers = servers          # openstack.Servers (or a stand-in)
+        self.fip_dns = fip_dns          # None: leave floating-IP records alone
+        self.network = network          # confirms floating IPs when present
+        self.floating_ranges = floating_ranges
+        self.grace = grace
+        self.domains = [d.lower().strip('.') for d in domains]
+        self.clock = clock
+        self._first_seen = {}           # fqdn -> when seen orphaned, age unknown
+
+    def run(self, dry_run=False):
+        report = Report()
+        entries = [h for h in self.hosts.novajoin_hosts()  # IPA first
+                   if self._ours(_fqdn(h))]
+        alive = self.servers.ids()
+        owned = [(h, ownership.owner_of(h)[0]) for h in entries
+                 if ownership.owner_of(h)]
+        for host, instance in owned:
+            if instance not in alive:
+                self._orphan(host, instance, report, dry_run)
+        for host in entries:
+            if ownership.is_subhost(host):
+                self._lonely_subhost(host, report, dry_run)
+        if self.fip_dns is not None:
+            self._floating_ips([(h, i) for h, i in owned if i in alive],
+                               report, dry_run)
+        return report
+
+    # -- hosts ---------------------------------------------------------------
+
+    def _ours(self, fqdn):
+        return not self.domains or any(fqdn == d or fqdn.endswith('.' + d)
+                                       for d in self.domains)
+
+    def _old_enough(self, host, report):
+        fqdn = _fqdn(host)
+        born = hosts_mod.created_at(host)
+        if born is None:
+            # No creation time: count from when this process first saw it.
+            born = self._first_seen.setdefault(fqdn, self.clock())
+        if self.clock() - born < self.grace:
+            report.kept['within the grace period'] += 1
+            return False
+        return True
+
+    def _orphan(self, host, instance, report, dry_run):
+        fqdn = _fqdn(host)
+        if not self._old_enough(host, report):
+            return
+        if self.servers.exists(instance):
+            report.kept['instance still exists'] += 1   # listed late, or a race
+            return
+        what = 'host %s (instance %s is gone)' % (fqdn, instance)
+        report.add(what, self.hosts.remove(fqdn, entry=host, dry_run=dry_run))
+        self._first_seen.pop(fqdn, None)
+        if not dry_run:
+            LOG.info('reconciler: removed %s', what)
+
+    def _lonely_subhost(self, host, report, dry_run):
+        fqdn = _fqdn(host)
+        managers = {m.lower() for m in host.get('managedby_host', [])} - {fqdn}
+        if managers or not self._old_enough(host, report):
+            return
+        call = ('host_del', [fqdn], {'updatedns': True})
+        if not dry_run:
+            self.hosts.run([call])
+            LOG.info('reconciler: removed subhost %s (no host manages it)', fqdn)
+        report.add('subhost %s (unmanaged)' % fqdn, [call])
+        self._first_seen.pop(fqdn, None)
+
+    # -- floating IPs --------------------------------------------------------
+
+    def _floating_ips(self, live, report, dry_run):
+        ranges = self._ranges()
+        if not ranges:
+            return
+        by_fqdn = {_fqdn(h): i for h, i in live}
+        values = {}
+        names = sorted(by_fqdn)
+        for start in range(0, len(names), 100):   # bounded batches
+            values.update(self.fip_dns.a_values(names[start:start + 100]))
+        for fqdn, ips in sorted(values.items()):
+            candidates = {ip for ip in ips if dns_mod.in_ranges(ip, ranges)}
+            if not candidates:
+                continue
+            instance = by_fqdn[fqdn]
+            try:
+                stale = self._stale(instance, candidates)
+            except openstack.UpstreamError as exc:
+                LOG.warning('reconciler: floating IPs of %s not checked: %s',
+                            fqdn, exc)
+                report.kept['not checked (nova or neutron failed)'] += 1
+                continue
+            if not stale:
+                continue
+            what = 'floating IP record(s) of %s' % fqdn
+            if dry_run:
+                calls = [('dnsrecord_del', [fqdn], {'arecord': sorted(stale)})]
+            else:
+                calls = self.fip_dns.remove_values(fqdn, stale)
+                LOG.info('reconciler: removed %s: %s', what, ', '.join(sorted(stale)))
+            report.add(what, calls)
+
+    def _stale(self, instance, candidates):
+        held = self.servers.addresses(instance)
+        if held is None:
+            return set()    # gone since the list: the next run removes it
+        stale = candidates - held
+        if stale and self.network is not None:
+            # nova's address cache lags an association by seconds.
+            stale -= self.network.server_addresses(instance)
+        return stale
+
+    def _ranges(self):
+        if self.floating_ranges:
+            return self.floating_ranges
+        if self.network is None:
+            LOG.warning('reconciler: no [notify] floating_ip_ranges and no '
+                        'neutron: floating-IP records are not checked')
+            return []
+        try:
+            return dns_mod.parse_ranges(self.network.external_cidrs())
+        except openstack.UpstreamError as exc:
+            LOG.warning('reconciler: floating-IP records not checked: cannot '
+                        'read neutron\'s external subnets: %s', exc)
+            return []
+
+
+def _fqdn(host):
+    return hosts_mod.first(host, 'fqdn', '').lower()

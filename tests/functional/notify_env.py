@@ -1,0 +1,255 @@
+"""Pieces for the notification tests: publishers, the listener process, a proxy.
+
+- ``emit_nova``: nova 34's own code (tests/functional/nova_emit.py, run in the
+  peers' venv) publishes instance notifications to RabbitMQ;
+- ``Publisher``: an oslo.messaging Notifier on a given exchange, for neutron's
+  messages (built as neutron's API layer builds them, tests/unit/notify/payloads);
+- ``NotifyProcess``: novajoin-notify as a child process, with its own join.conf;
+- ``TCPProxy``: a forwarder to the real IPA that the test can cut and restore,
+  to take IPA away from the listener without stopping the shared IPA peer;
+- ``delete_queues``: remove what a test declared on the broker.
+"""
+import json
+import os
+import pathlib
+import socket
+import subprocess
+import threading
+import time
+
+import kombu
+import oslo_messaging
+from oslo_config import cfg
+
+from tests.functional import peers
+
+NOVA_EMIT = pathlib.Path(__file__).with_name('nova_emit.py')
+
+
+def wait_until(predicate, timeout=30.0, interval=0.2, what='condition'):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError('%s not reached within %.0f s' % (what, timeout))
+
+
+# -- publishing ----------------------------------------------------------------
+
+def emit_nova(peers_env, rabbit_url, events, legacy_topic, versioned_topic,
+              notification_format='both'):
+    """nova publishes ``events`` (see nova_emit.py) with its own code."""
+    spec = {'transport_url': rabbit_url, 'legacy_topics': [legacy_topic],
+            'versioned_topics': [versioned_topic], 'format': notification_format,
+            'events': events}
+    python = os.path.join(peers_env['PEERS_VENV'], 'bin', 'python')
+    out = subprocess.run([python, '-W', 'ignore', str(NOVA_EMIT)],
+                         input=json.dumps(spec).encode(), capture_output=True,
+                         timeout=120)
+    if out.returncode:
+        raise AssertionError('nova_emit failed: %s' % out.stderr.decode()[-3000:])
+
+
+def nova_instance(uuid, project, hostname, metadata=None, **extra):
+    spec = {'uuid': uuid, 'project_id': project, 'hostname': hostname,
+            'metadata': dict(metadata or {})}
+    spec.update(extra)
+    return spec
+
+
+class Publisher:
+    """Notifications as a service with ``exchange`` as control_exchange sends."""
+
+    def __init__(self, rabbit_url, exchange, publisher_id, topic):
+        conf = cfg.ConfigOpts()
+        conf([], default_config_files=[])
+        oslo_messaging.get_notification_transport(conf, url=rabbit_url).cleanup()
+        conf.set_override('control_exchange', exchange)  # read at creation
+        self.transport = oslo_messaging.get_notification_transport(conf,
+                                                                   url=rabbit_url)
+        self.notifier = oslo_messaging.Notifier(
+            self.transport, publisher_id=publisher_id, driver='messaging',
+            topics=[topic])
+
+    def info(self, event_type, payload, ctxt=None):
+        self.notifier.info(ctxt or {'request_id': 'req-test'}, event_type, payload)
+
+    def close(self):
+        self.transport.cleanup()
+
+
+def neutron_publisher(rabbit_url, topic):
+    return Publisher(rabbit_url, 'neutron', 'network.controller-1', topic)
+
+
+def _amqp(rabbit_url):
+    # kombu's name for oslo.messaging's rabbit:// scheme
+    return 'amqp://' + rabbit_url.split('://', 1)[1]
+
+
+def delete_queues(rabbit_url, names):
+    with kombu.Connection(_amqp(rabbit_url)) as conn:
+        channel = conn.channel()
+        for name in names:
+            try:
+                channel.queue_delete(name)
+            except Exception:  # noqa: BLE001 - gone already: fine
+                channel = conn.channel()
+
+
+def queue_depth(rabbit_url, name):
+    with kombu.Connection(_amqp(rabbit_url)) as conn:
+        return conn.channel().queue_declare(name, passive=True).message_count
+
+
+# -- the listener ----------------------------------------------------------------
+
+def write_conf(path, rabbit_url, ipa_env, topics, pool, extra='', debug=False):
+    path = pathlib.Path(path)
+    path.write_text('''[DEFAULT]
+transport_url = {rabbit}
+debug = {debug}
+
+[notify]
+topics = {topics}
+exchanges = nova,neutron
+pool = {pool}
+max_attempts = 6
+retry_backoff = 0.5
+retry_backoff_max = 4
+reconcile_interval = 0
+floating_ip_ranges = 192.0.2.0/24,198.51.100.0/24
+
+[ipa]
+servers = {server}
+auth_method = password
+user = {user}
+password = {password}
+ca_file = {ca}
+retries = 1
+retry_backoff = 0.1
+connect_timeout = 1
+read_timeout = 10
+{extra}
+'''.format(rabbit=rabbit_url, topics=','.join(topics), pool=pool,
+           server=ipa_env['IPA_SERVER'], user=ipa_env['IPA_ADMIN_USER'],
+           password=ipa_env['IPA_ADMIN_PASSWORD'], ca=ipa_env['IPA_CA_CERT'],
+           extra=extra, debug=str(bool(debug)).lower()))
+    return path
+
+
+class NotifyProcess:
+    """novajoin-notify in a child process; its log in ``log_path``."""
+
+    def __init__(self, conf_path, log_path, ipa_port=None):
+        self.conf_path = conf_path
+        self.log_path = log_path
+        self.ipa_port = ipa_port
+        self.proc = None
+        self.starts = 0
+
+    def start(self):
+        env = dict(os.environ)
+        if self.ipa_port:
+            env['NJ_TEST_IPA_PORT'] = str(self.ipa_port)
+        self.starts += 1
+        log = '%s.%d' % (self.log_path, self.starts)
+        self.proc = peers.Process([peers.python(), '-m',
+                                   'tests.functional.notify_launcher',
+                                   '--config-file', str(self.conf_path)],
+                                  log, env=env, cwd=str(peers.ROOT))
+        wait_until(lambda: 'novajoin-notify listening on' in self.proc.log()
+                   or self.proc.proc.poll() is not None, 60,
+                   what='novajoin-notify start')
+        if self.proc.proc.poll() is not None:
+            raise AssertionError('novajoin-notify exited:\n' + self.proc.log())
+        return self
+
+    def log(self):
+        return self.proc.log() if self.proc else ''
+
+    def stop(self):
+        if self.proc:
+            self.proc.stop(timeout=30)
+            return self.proc.proc.returncode
+
+
+# -- taking IPA away -----------------------------------------------------------------
+
+class TCPProxy:
+    """127.0.0.1:<port> -> the real IPA (127.0.0.1:443), that can be cut.
+
+    The client still connects as https://ipa.example.test (notify_launcher
+    maps that name's port 443 here), so TLS, the certificate check and IPA's
+    Referer check are all real.
+    """
+
+    def __init__(self, target=('127.0.0.1', 443)):
+        self.target = target
+        self.port = peers.free_port()
+        self._server = None
+        self._conns = []
+        self._lock = threading.Lock()
+
+    def up(self):
+        server = socket.socket()
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(('127.0.0.1', self.port))
+        server.listen(64)
+        self._server = server
+        threading.Thread(target=self._accept, args=(server,), daemon=True).start()
+        return self
+
+    def down(self):
+        """Refuse new connections and cut the open ones."""
+        server, self._server = self._server, None
+        if server:
+            # close() alone leaves a socket blocked in accept() listening
+            try:
+                server.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            server.close()
+        with self._lock:
+            conns, self._conns = self._conns, []
+        for conn in conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            conn.close()
+
+    def _accept(self, server):
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (src, dst):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass

@@ -1,0 +1,419 @@
+"""novajoin-notify against the real RabbitMQ and the real FreeIPA.
+
+nova's messages are published by nova 34's own code (nova_emit.py in the peers'
+venv); neutron's are built as neutron's API layer builds them and published
+with oslo.messaging on the ``neutron`` exchange. Hosts are created by
+novajoin's real Enroller, as novajoin-server creates them. Every test uses its
+own topics and pool, and removes its queues and IPA entries.
+"""
+import json
+import random
+import uuid
+
+import pytest
+
+from novajoin import join
+from novajoin import otp
+from novajoin.ipa import errors
+from novajoin.validation import VendordataRequest
+from tests.functional import notify_env
+from tests.functional.notify_env import wait_until
+from tests.unit.notify import payloads
+
+PROJECT = 'c2f4e9d07a6b4d0e8f1a2b3c4d5e6f70'
+FORWARD = 'example.test.'
+REVERSE = '2.0.192.in-addr.arpa.'
+
+
+# -- fixtures --------------------------------------------------------------------
+
+class Bus:
+    """This test's topics and pool on the real broker."""
+
+    def __init__(self, rabbit_url, unique):
+        self.url = rabbit_url
+        self.legacy = 'nj-%s-notifications' % unique
+        self.versioned = 'nj-%s-versioned' % unique
+        self.pool = 'nj-%s' % unique
+        self.publishers = []
+
+    @property
+    def topics(self):
+        return [self.legacy, self.versioned]
+
+    def neutron(self):
+        pub = notify_env.neutron_publisher(self.url, self.legacy)
+        self.publishers.append(pub)
+        return pub
+
+    def queues(self):
+        return [self.pool, self.legacy + '.info', self.versioned + '.info']
+
+
+@pytest.fixture
+def bus(rabbit_url, unique):
+    bus = Bus(rabbit_url, unique)
+    yield bus
+    for pub in bus.publishers:
+        pub.close()
+    notify_env.delete_queues(rabbit_url, bus.queues() + ['other-' + bus.pool])
+
+
+class IPAState:
+    """Creates hosts as novajoin-server does; removes leftovers at the end."""
+
+    def __init__(self, ipa, unique):
+        self.ipa = ipa
+        self.unique = unique
+        self.hosts, self.services, self.records, self.zones = set(), set(), [], []
+        self.enroller = self.make_enroller()
+
+    def make_enroller(self, domain=None):
+        return join.Enroller(self.ipa, otp.OTPSource('functional-' + 'x' * 40),
+                             join.IPAIdentity(self.ipa), domain=domain)
+
+    def enroll(self, name, metadata=None, instance=None, enroller=None):
+        instance = instance or str(uuid.uuid4())
+        meta = {'ipa_enroll': 'True'}
+        meta.update(metadata or {})
+        req = VendordataRequest.from_json({
+            'project-id': PROJECT, 'instance-id': instance, 'image-id': '',
+            'user-data': None, 'hostname': name, 'metadata': meta,
+            'boot-roles': 'member'})
+        fqdn = (enroller or self.enroller).handle(req)['hostname']
+        self.hosts.add(fqdn)
+        return instance, fqdn
+
+    def exists(self, fqdn):
+        try:
+            self.ipa.call('host_show', fqdn)
+            return True
+        except errors.NotFound:
+            return False
+
+    def service_exists(self, principal):
+        try:
+            self.ipa.call('service_show', principal)
+            return True
+        except errors.NotFound:
+            return False
+
+    def a_values(self, zone, name):
+        try:
+            return self.ipa.call('dnsrecord_show', zone, name)['result'].get(
+                'arecord', [])
+        except errors.NotFound:
+            return []
+
+    def ptr_values(self, ip):
+        try:
+            return self.ipa.call('dnsrecord_show', REVERSE, ip.rsplit('.', 1)[1]
+                                 )['result'].get('ptrrecord', [])
+        except errors.NotFound:
+            return []
+
+    def free_ip(self):
+        """A TEST-NET-1 address no A or PTR record uses (the realm is shared)."""
+        for _ in range(50):
+            ip = '192.0.2.%d' % random.randint(2, 254)
+            found = self.ipa.call('dnsrecord_find', FORWARD, arecord=ip)
+            if not found['result'] and not self.ptr_values(ip):
+                self.records.append(ip)
+                return ip
+        raise AssertionError('no free address in 192.0.2.0/24')
+
+    def add_fip_records(self, fqdn, ip, zone=FORWARD):
+        """The A and PTR records novajoin makes for a floating IP."""
+        name = fqdn[:-len('.' + zone.rstrip('.'))]
+        self.ipa.call('dnsrecord_add', zone, name, arecord=[ip])
+        self.ipa.call('dnsrecord_add', REVERSE, ip.rsplit('.', 1)[1],
+                      ptrrecord=[fqdn + '.'])
+
+    def cleanup(self):
+        for fqdn in sorted(self.hosts, key=len, reverse=True):
+            for sub in self.ipa.call('host_find', man_by_host=fqdn)['result']:
+                self._quiet('host_del', sub['fqdn'][0])
+            self._quiet('host_del', fqdn)
+        for principal in self.services:
+            self._quiet('service_del', principal)
+        for ip in self.records:
+            for record in self.ipa.call('dnsrecord_find', FORWARD,
+                                        arecord=ip)['result']:
+                name = record['idnsname'][0]['__dns_name__']
+                self._quiet('dnsrecord_del', FORWARD, name, arecord=[ip])
+            self._quiet('dnsrecord_del', REVERSE, ip.rsplit('.', 1)[1],
+                        del_all=True)
+        for zone in self.zones:
+            self._quiet('dnszone_del', zone)
+
+    def _quiet(self, method, *args, **opts):
+        try:
+            self.ipa.call(method, *args, **opts)
+        except errors.NotFound:
+            pass
+
+
+@pytest.fixture
+def state(ipa_admin, unique):
+    state = IPAState(ipa_admin, unique)
+    yield state
+    state.cleanup()
+
+
+@pytest.fixture
+def start_listener(tmp_path, bus, ipa_env):
+    """Start novajoin-notify for this test's topics (stopped at the end)."""
+    started = []
+
+    def start(ipa_port=None, pool=None, topics=None, extra='', name='notify',
+              debug=False):
+        conf = notify_env.write_conf(tmp_path / (name + '.conf'), bus.url, ipa_env,
+                                     topics or bus.topics,
+                                     bus.pool if pool is None else pool, extra,
+                                     debug)
+        proc = notify_env.NotifyProcess(conf, tmp_path / (name + '.log'), ipa_port)
+        started.append(proc)
+        return proc.start()
+    yield start
+    for proc in started:
+        proc.stop()
+
+
+def emit(peers_env, bus, events, fmt='both'):
+    notify_env.emit_nova(peers_env, bus.url, events, bus.legacy, bus.versioned,
+                         fmt)
+
+
+def delete_event(instance, fqdn, metadata=None):
+    return {'event': 'delete', 'instance': notify_env.nova_instance(
+        instance, PROJECT, fqdn.split('.')[0], metadata,
+        fixed_ips={'private': '10.0.0.5'})}
+
+
+# -- deletes -----------------------------------------------------------------------
+
+@pytest.mark.parametrize('fmt', ['versioned', 'unversioned'])
+def test_delete_leaves_no_host_subhost_service_or_record(fmt, start_listener, bus,
+                                                         state, peers_env, unique):
+    meta = {'compact_service_http': json.dumps(['internalapi'])}
+    instance, fqdn = state.enroll('nj%s' % unique, meta)
+    short = fqdn.split('.')[0]
+    subhost = '%s.internalapi.example.test' % short
+    principal = 'http/%s' % subhost
+    state.hosts.add(subhost)
+    state.services.add(principal)
+    ip = state.free_ip()
+    state.add_fip_records(fqdn, ip)
+    assert state.exists(subhost) and state.service_exists(principal)
+
+    listener = start_listener()
+    emit(peers_env, bus, [delete_event(instance, fqdn, meta)], fmt)
+    wait_until(lambda: not state.exists(fqdn), 30, what='host removed')
+    wait_until(lambda: not state.exists(subhost), 10, what='subhost removed')
+    assert not state.service_exists(principal)
+    assert state.a_values(FORWARD, short) == []
+    assert state.ptr_values(ip) == []
+    assert 'removed IPA host %s' % fqdn in listener.log()
+
+
+def test_delete_spares_a_host_another_instance_owns(start_listener, bus, state,
+                                                    peers_env, unique):
+    owner, fqdn = state.enroll('nj%s' % unique)
+    listener = start_listener(debug=True)
+    impostor = str(uuid.uuid4())       # another instance with the same name
+    emit(peers_env, bus, [delete_event(impostor, fqdn)], 'versioned')
+    wait_until(lambda: 'instance.delete.end from nova-compute:compute-1: '
+               'not_enrolled' in listener.log(), 30, what='delete handled')
+    assert state.exists(fqdn)
+
+
+def test_host_in_a_zone_ipa_cannot_resolve(start_listener, bus, state, peers_env,
+                                           ipa_admin, unique):
+    """host_del updatedns answers 903 there: records go one by one instead."""
+    zone = 'njz%s.test.' % unique
+    ipa_admin.call('dnszone_add', zone, idnssoamname='ipa.example.test.', force=True)
+    state.zones.append(zone)
+    instance, fqdn = state.enroll('vm', instance=None,
+                                  enroller=state.make_enroller(zone.rstrip('.')))
+    ip = state.free_ip()
+    ipa_admin.call('dnsrecord_add', zone, 'vm', arecord=[ip])
+    ipa_admin.call('dnsrecord_add', REVERSE, ip.rsplit('.', 1)[1],
+                   ptrrecord=[fqdn + '.'])
+    with pytest.raises(errors.InternalError):   # what novajoin works around
+        ipa_admin.call('host_del', fqdn, updatedns=True)
+
+    start_listener()
+    emit(peers_env, bus, [delete_event(instance, fqdn)], 'unversioned')
+    wait_until(lambda: not state.exists(fqdn), 30, what='host removed')
+    assert state.a_values(zone, 'vm') == [] and state.ptr_values(ip) == []
+
+
+def test_bad_payload_is_acked_and_the_next_message_handled(start_listener, bus,
+                                                           state, peers_env, unique):
+    instance, fqdn = state.enroll('nj%s' % unique)
+    listener = start_listener()
+    nova = notify_env.Publisher(bus.url, 'nova', 'nova-compute:compute-1',
+                                bus.versioned)
+    bus.publishers.append(nova)
+    nova.info('instance.delete.end', {'nova_object.data': {'no': 'uuid'}})
+    emit(peers_env, bus, [delete_event(instance, fqdn)], 'versioned')
+    wait_until(lambda: not state.exists(fqdn), 30, what='host removed')
+    assert 'dropped instance.delete.end' in listener.log()
+    assert 'Traceback' not in listener.log()
+
+
+# -- no delete is lost ------------------------------------------------------------------
+
+def test_ipa_outage_during_a_delete_is_retried(start_listener, bus, state,
+                                               peers_env, unique):
+    instance, fqdn = state.enroll('nj%s' % unique)
+    proxy = notify_env.TCPProxy().up()
+    listener = start_listener(ipa_port=proxy.port)
+    proxy.down()                                       # IPA unreachable
+    emit(peers_env, bus, [delete_event(instance, fqdn)], 'versioned')
+    wait_until(lambda: listener.log().count('requeued in') >= 2, 30,
+               what='two retries')
+    assert state.exists(fqdn)
+    proxy.up()                                         # IPA back
+    wait_until(lambda: not state.exists(fqdn), 30, what='host removed')
+    assert 'GAVE UP' not in listener.log()
+    proxy.down()
+
+
+def test_deletes_sent_while_the_listener_is_down_are_processed(start_listener, bus,
+                                                               state, peers_env,
+                                                               unique):
+    listener = start_listener()         # declares the pool's queue
+    assert listener.stop() == 0
+    hosts = [state.enroll('nj%s%d' % (unique, n)) for n in range(3)]
+    emit(peers_env, bus, [delete_event(i, f) for i, f in hosts], 'versioned')
+    wait_until(lambda: notify_env.queue_depth(bus.url, bus.pool) >= 3, 10,
+               what='messages waiting in the queue')
+    assert all(state.exists(f) for _, f in hosts)
+    listener.start()
+    wait_until(lambda: not any(state.exists(f) for _, f in hosts), 60,
+               what='all hosts removed')
+
+
+# -- sharing the topics ---------------------------------------------------------------
+
+def test_pool_leaves_other_consumers_their_copy_and_replicas_share(
+        start_listener, bus, state, peers_env, unique):
+    import oslo_messaging
+    from oslo_config import cfg
+
+    seen = []
+
+    class Other:
+        def info(self, ctxt, publisher_id, event_type, payload, metadata):
+            seen.append(event_type)
+
+    conf = cfg.ConfigOpts()
+    conf([], default_config_files=[])
+    transport = oslo_messaging.get_notification_transport(conf, url=bus.url)
+    other = oslo_messaging.get_notification_listener(
+        transport, [oslo_messaging.Target(topic=bus.versioned, exchange='nova')],
+        [Other()], executor='threading', pool='other-' + bus.pool)
+    other.start()
+    try:
+        first = start_listener(name='replica1')
+        second = start_listener(name='replica2')
+        hosts = [state.enroll('nj%s%d' % (unique, n)) for n in range(6)]
+        # Only the .end messages (nova's own payload, re-aimed): with .start
+        # ones between them, round-robin would hand every .end to one replica.
+        nova = notify_env.Publisher(bus.url, 'nova', 'nova-compute:compute-1',
+                                    bus.versioned)
+        bus.publishers.append(nova)
+        for instance, fqdn in hosts:
+            nova.info('instance.delete.end', payloads.nova(
+                'instance.delete.end', instance=instance, project=PROJECT,
+                hostname=fqdn.split('.')[0]))
+        wait_until(lambda: not any(state.exists(f) for _, f in hosts), 60,
+                   what='all hosts removed')
+        wait_until(lambda: seen.count('instance.delete.end') == 6, 10,
+                   what='the other pool got every message')
+        counts = [p.log().count('removed IPA host') for p in (first, second)]
+        assert sum(counts) == 6 and all(counts), counts
+    finally:
+        other.stop()
+        other.wait()
+        transport.cleanup()
+
+
+def test_dedicated_topic_without_pool(start_listener, bus, state, peers_env, unique):
+    instance, fqdn = state.enroll('nj%s' % unique)
+    # upstream's style: nova also publishes to a topic only novajoin reads
+    start_listener(pool='', topics=[bus.versioned])
+    emit(peers_env, bus, [delete_event(instance, fqdn)], 'versioned')
+    wait_until(lambda: not state.exists(fqdn), 30, what='host removed')
+
+
+# -- updates and floating IPs ---------------------------------------------------------
+
+def test_update_adds_new_services_and_removes_dropped_ones(start_listener, bus,
+                                                           state, peers_env, unique):
+    old = {'compact_service_http': json.dumps(['internalapi'])}
+    instance, fqdn = state.enroll('nj%s' % unique, old)
+    short = fqdn.split('.')[0]
+    old_sub = '%s.internalapi.example.test' % short
+    new_sub = '%s.storage.example.test' % short
+    state.hosts.update([old_sub, new_sub])
+    state.services.update(['http/' + old_sub, 'ldap/' + new_sub])
+    start_listener()
+    new = {'ipa_enroll': 'True', 'compact_service_ldap': json.dumps(['storage'])}
+    emit(peers_env, bus, [{'event': 'update', 'instance': notify_env.nova_instance(
+        instance, PROJECT, short, new), 'old': {'task_state': 'rebooting'}}])
+    wait_until(lambda: state.service_exists('ldap/' + new_sub), 30,
+               what='new service')
+    wait_until(lambda: not state.exists(old_sub), 10, what='old subhost removed')
+    assert not state.service_exists('http/' + old_sub)
+    managers = state.ipa.call('host_show', new_sub)['result']['managedby_host']
+    assert fqdn in managers
+
+
+def test_floating_ip_records_follow_the_association(start_listener, bus, state,
+                                                    unique):
+    instance, fqdn = state.enroll('nj%s' % unique)
+    other_instance, other_fqdn = state.enroll('nj%sb' % unique)
+    short, other_short = fqdn.split('.')[0], other_fqdn.split('.')[0]
+    ip = state.free_ip()
+    listener = start_listener()
+    neutron = bus.neutron()
+    port = payloads.port(instance)
+    fip = payloads.floatingip(ip, port)
+
+    neutron.info('floatingip.update.end', payloads.floatingip_update_end(fip))
+    wait_until(lambda: state.a_values(FORWARD, short) == [ip], 30, what='A record')
+    assert state.ptr_values(ip) == [fqdn + '.']
+
+    moved = payloads.floatingip(ip, payloads.port(other_instance), fip_id=fip['id'])
+    neutron.info('floatingip.update.end', payloads.floatingip_update_end(moved))
+    wait_until(lambda: state.a_values(FORWARD, other_short) == [ip], 30,
+               what='A record moved')
+    assert state.a_values(FORWARD, short) == []
+    assert state.ptr_values(ip) == [other_fqdn + '.']
+
+    released = payloads.floatingip(ip, None, fip_id=fip['id'])
+    neutron.info('floatingip.update.end', payloads.floatingip_update_end(released))
+    wait_until(lambda: state.a_values(FORWARD, other_short) == [], 30,
+               what='A record removed')
+    assert state.ptr_values(ip) == []
+
+    neutron.info('floatingip.update.end', payloads.floatingip_update_end(fip))
+    wait_until(lambda: state.a_values(FORWARD, short) == [ip], 30, what='again')
+    neutron.info('floatingip.delete.end', payloads.floatingip_delete_end(fip))
+    wait_until(lambda: state.a_values(FORWARD, short) == [], 30,
+               what='removed with the floating IP')
+    assert state.ptr_values(ip) == []
+    assert 'Traceback' not in listener.log()
+
+
+def test_floating_ip_of_a_server_that_did_not_enroll(start_listener, bus, state):
+    ip = state.free_ip()
+    listener = start_listener(debug=True)
+    bus.neutron().info('floatingip.update.end', payloads.floatingip_update_end(
+        payloads.floatingip(ip, payloads.port(str(uuid.uuid4())))))
+    wait_until(lambda: 'floatingip.update.end from network.controller-1: '
+               'not_enrolled' in listener.log(), 30, what='handled')
+    assert state.ptr_values(ip) == []
+    assert state.ipa.call('dnsrecord_find', FORWARD, arecord=ip)['result'] == []

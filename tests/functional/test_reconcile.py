@@ -1,0 +1,230 @@
+"""novajoin-reconcile (and the reconciler inside novajoin-notify) for real.
+
+Real: FreeIPA, keystone (the [service_credentials] token), python-novaclient,
+the console script. Stand-in: nova's and neutron's APIs (there is no nova
+database here), a small HTTP server answering from the test's server list.
+The reconciler is kept to this test's own DNS domain (reconcile_domains),
+since the IPA realm is shared with other tests.
+"""
+import json
+import re
+import subprocess
+import threading
+
+import pytest
+import requests
+from werkzeug import serving
+from werkzeug.wrappers import Request
+from werkzeug.wrappers import Response
+
+from novajoin.ipa import errors
+from tests.functional import notify_env
+from tests.functional import peers
+from tests.functional.notify_env import wait_until
+from tests.functional.test_notify import FORWARD
+from tests.functional.test_notify import IPAState
+from tests.functional.test_notify import REVERSE
+
+
+class StandInNovaNeutron:
+    """GET /v2.1/servers[/<id>] and the neutron look-ups the reconciler makes.
+
+    Answers only requests that carry a token, and records the tokens.
+    """
+
+    def __init__(self):
+        self.servers = {}           # id -> {network: [addresses]}
+        self.tokens = set()
+        self.requests = []
+        self._server = serving.make_server('127.0.0.1', 0, self._wsgi,
+                                           threaded=True)
+        self.url = 'http://127.0.0.1:%d' % self._server.server_port
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _json(self, body, status=200):
+        return Response(json.dumps(body), status=status,
+                        content_type='application/json')
+
+    def _wsgi(self, environ, start_response):
+        request = Request(environ)
+        self.requests.append(request.full_path)
+        token = request.headers.get('X-Auth-Token')
+        if not token:
+            resp = self._json({'error': 'no token'}, 401)
+        else:
+            self.tokens.add(token)
+            resp = self._route(request)
+        return resp(environ, start_response)
+
+    def _route(self, request):
+        path = request.path
+        if path == '/v2.1/servers':
+            if request.args.get('marker'):
+                return self._json({'servers': []})   # novaclient's last page
+            return self._json({'servers': [{'id': i, 'name': 'x', 'links': []}
+                                           for i in self.servers]})
+        match = re.match(r'^/v2.1/servers/([0-9a-f-]+)$', path)
+        if match:
+            server = self.servers.get(match.group(1))
+            if server is None:
+                return self._json({'itemNotFound': {'code': 404,
+                                                    'message': 'not found'}}, 404)
+            addresses = {net: [{'addr': a, 'version': 4} for a in addrs]
+                         for net, addrs in server.items()}
+            return self._json({'server': {'id': match.group(1), 'status': 'ACTIVE',
+                                          'addresses': addresses, 'links': []}})
+        if path == '/v2.0/ports':
+            return self._json({'ports': []})
+        if path == '/v2.0/floatingips':
+            return self._json({'floatingips': []})
+        return self._json({'error': 'unexpected %s' % path}, 404)
+
+
+@pytest.fixture
+def api():
+    server = StandInNovaNeutron()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def state(ipa_admin, unique):
+    state = IPAState(ipa_admin, unique)
+    state.domain = 'nj%s.example.test' % unique
+    state.enroller = state.make_enroller(state.domain)
+    yield state
+    state.cleanup()
+
+
+def reconcile_conf(path, ipa_env, peers_env, api, domain, rabbit_url, extra=''):
+    return notify_env.write_conf(
+        path, rabbit_url, ipa_env, ['nj-unused'], 'nj-unused', extra + '''
+[service_credentials]
+auth_type = password
+auth_url = {keystone}
+username = nova
+password = {password}
+project_name = service
+user_domain_name = Default
+project_domain_name = Default
+
+[notify]
+compute_endpoint_override = {api}/v2.1
+network_endpoint_override = {api}
+reconcile_domains = {domain}
+floating_ip_ranges = 192.0.2.0/24
+'''.format(keystone=peers_env['KEYSTONE_URL'], password=peers_env['NOVA_PASSWORD'],
+           api=api.url, domain=domain))
+
+
+def run_reconcile(conf, *args):
+    out = subprocess.run([peers.python(), '-m', 'novajoin.cmd.reconcile',
+                          '--config-file', str(conf)] + list(args),
+                         capture_output=True, timeout=120, cwd=str(peers.ROOT))
+    assert out.returncode == 0, out.stderr.decode()[-3000:]
+    return out.stdout.decode()
+
+
+def keystone_issued(peers_env, token):
+    """Whether keystone itself validates ``token`` (checked as nova)."""
+    auth = requests.post(peers_env['KEYSTONE_URL'] + '/auth/tokens', json={
+        'auth': {'identity': {'methods': ['password'], 'password': {'user': {
+            'name': 'nova', 'domain': {'name': 'Default'},
+            'password': peers_env['NOVA_PASSWORD']}}},
+            'scope': {'project': {'name': 'service',
+                                  'domain': {'name': 'Default'}}}}}, timeout=10)
+    auth.raise_for_status()
+    check = requests.get(peers_env['KEYSTONE_URL'] + '/auth/tokens', timeout=10,
+                         headers={'X-Auth-Token': auth.headers['X-Subject-Token'],
+                                  'X-Subject-Token': token})
+    return check.status_code == 200
+
+
+def make_leaks(state):
+    """A live server with a stale floating-IP record and a gone one."""
+    live, live_fqdn = state.enroll('live')
+    gone, gone_fqdn = state.enroll('gone', {
+        'compact_service_http': json.dumps(['internalapi'])})
+    subhost = 'gone.internalapi.%s' % state.domain
+    state.hosts.add(subhost)
+    state.services.add('http/' + subhost)
+    kept_ip, stale_ip, gone_ip = (state.free_ip() for _ in range(3))
+    state.add_fip_records(live_fqdn, kept_ip)
+    state.add_fip_records(live_fqdn, stale_ip)
+    state.add_fip_records(gone_fqdn, gone_ip)
+    return {'live': live, 'live_fqdn': live_fqdn, 'gone_fqdn': gone_fqdn,
+            'subhost': subhost, 'kept_ip': kept_ip, 'stale_ip': stale_ip,
+            'gone_ip': gone_ip}
+
+
+def test_reconcile_removes_leaks_after_the_grace_period(tmp_path, ipa_env, peers_env,
+                                                        rabbit_url, api, state,
+                                                        ipa_admin):
+    leak = make_leaks(state)
+    api.servers[leak['live']] = {'private': ['10.0.0.5'],
+                                 'public': [leak['kept_ip']]}
+    conf = reconcile_conf(tmp_path / 'join.conf', ipa_env, peers_env, api,
+                          state.domain, rabbit_url)
+    live_name = leak['live_fqdn'][:-len('.example.test')]
+
+    # Dry runs change nothing. The hosts were just created: within the
+    # default grace period, only the floating-IP record would go.
+    out = run_reconcile(conf, '--dry-run')
+    assert 'would floating IP record(s) of %s' % leak['live_fqdn'] in out
+    assert 'would host' not in out and 'within the grace period' in out
+    out = run_reconcile(conf, '--dry-run', '--grace', '0')
+    assert 'would host %s' % leak['gone_fqdn'] in out
+    assert leak['stale_ip'] in state.a_values(FORWARD, live_name)
+    assert state.exists(leak['gone_fqdn'])
+
+    run_reconcile(conf)
+    assert state.a_values(FORWARD, live_name) == [leak['kept_ip']]
+    assert state.ptr_values(leak['stale_ip']) == []
+    assert state.ptr_values(leak['kept_ip']) == [leak['live_fqdn'] + '.']
+    assert state.exists(leak['gone_fqdn'])
+
+    run_reconcile(conf, '--grace', '0')
+    assert not state.exists(leak['gone_fqdn'])
+    assert not state.exists(leak['subhost'])
+    assert not state.service_exists('http/' + leak['subhost'])
+    assert state.ptr_values(leak['gone_ip']) == []
+    assert state.exists(leak['live_fqdn'])
+
+    # Every call to "nova" and "neutron" carried a token keystone issued.
+    assert api.tokens and all(keystone_issued(peers_env, t) for t in api.tokens)
+    assert any(r.startswith('/v2.1/servers?all_tenants') for r in api.requests)
+
+    out = run_reconcile(conf, '--grace', '0')          # nothing left to do
+    assert out.strip().endswith('0 IPA changes')
+
+
+def test_the_listener_reconciles_periodically(tmp_path, ipa_env, peers_env,
+                                              rabbit_url, api, state, unique):
+    """A delete that never arrived (or was given up) is still cleaned up."""
+    leak = make_leaks(state)
+    api.servers[leak['live']] = {'private': ['10.0.0.5', leak['kept_ip']]}
+    conf = reconcile_conf(tmp_path / 'join.conf', ipa_env, peers_env, api,
+                          state.domain, rabbit_url, extra='''
+[notify]
+reconcile_interval = 2
+reconcile_grace = 0
+''')
+    text = conf.read_text().replace('nj-unused', 'nj-%s' % unique)
+    conf.write_text(text)
+    proc = notify_env.NotifyProcess(conf, tmp_path / 'notify.log').start()
+    try:
+        wait_until(lambda: not state.exists(leak['gone_fqdn']), 60,
+                   what='periodic reconciler removed the host')
+        wait_until(lambda: 'reconciler: ' in proc.log(), 10, what='summary logged')
+    finally:
+        proc.stop()
+        notify_env.delete_queues(rabbit_url, ['nj-%s' % unique,
+                                              'nj-%s.info' % unique])
+    assert state.exists(leak['live_fqdn'])
+    with pytest.raises(errors.NotFound):
+        state.ipa.call('dnsrecord_show', REVERSE,
+                       leak['gone_ip'].rsplit('.', 1)[1])

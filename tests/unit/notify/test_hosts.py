@@ -1,0 +1,66 @@
+"""Finding and removing hosts; creation time; dry runs."""
+import uuid
+
+from novajoin import ownership
+from novajoin.notify import hosts
+from tests.unit.notify import payloads
+
+VM = payloads.NOVA_INSTANCE
+
+
+def test_owned_by_needs_the_exact_owner_record(host_ops, ipa_client):
+    ipa_client.call('host_add', 'a.example.test', force=True,
+                    description=ownership.owner_record(VM, 'p'))
+    ipa_client.call('host_add', 'b.example.test', force=True,
+                    description='not novajoin, mentions %s' % VM)
+    assert [h['fqdn'][0] for h in host_ops.owned_by(VM)] == ['a.example.test']
+    assert host_ops.owned_by('') == []
+
+
+def test_dry_run_changes_nothing(host_ops, enroll, ipa):
+    enroll(VM, 'vm1', {'compact_service_http': '["internalapi"]'})
+    before = (dict(ipa.hosts), dict(ipa.services))
+    calls = host_ops.remove('vm1.example.test', dry_run=True)
+    assert (dict(ipa.hosts), dict(ipa.services)) == before
+    assert [hosts.describe(c) for c in calls] == [
+        'service_del http/vm1.internalapi.example.test',
+        'host_del vm1.internalapi.example.test updatedns=True',
+        'host_del vm1.example.test updatedns=True']
+
+
+def test_remove_is_idempotent(host_ops, enroll, ipa):
+    enroll(VM, 'vm1', {'compact_service_http': '["internalapi"]'})
+    host_ops.remove('vm1.example.test')
+    host_ops.remove('vm1.example.test')   # a redelivered message
+    assert ipa.hosts == {}
+
+
+def test_foreign_managed_hosts_are_only_unlinked(host_ops, enroll, ipa, ipa_client):
+    enroll(VM, 'vm1')
+    ipa_client.call('host_add', 'db.example.test', force=True)
+    ipa_client.call('host_add_managedby', 'db.example.test', host=['vm1.example.test'])
+    host_ops.remove('vm1.example.test')
+    assert list(ipa.hosts) == ['db.example.test']
+    assert ipa.hosts['db.example.test']['managedby_host'] == ['db.example.test']
+
+
+def test_created_at_from_the_time_based_unique_id():
+    u = uuid.uuid1()
+    born = hosts.created_at({'ipauniqueid': [str(u)]})
+    assert abs(born - (u.time - 0x01b21dd213814000) / 1e7) < 1e-6
+    assert hosts.created_at({'ipauniqueid': [str(uuid.uuid4())]}) is None
+    assert hosts.created_at({}) is None
+
+
+def test_a_host_managing_nothing_else_needs_no_look_up(host_ops, ipa_client, ipa):
+    ipa_client.call('host_add', 'solo.example.test', force=True,
+                    description=ownership.owner_record(VM, 'p'))
+    ipa.calls.clear()
+    entry = {'fqdn': ['solo.example.test'], 'managing_host': ['solo.example.test']}
+    host_ops.remove('solo.example.test', entry=entry)
+    assert ipa.calls == ['batch', 'host_del'] and ipa.hosts == {}
+    # without managing_host (unknown), the look-up is made
+    ipa_client.call('host_add', 'solo.example.test', force=True)
+    ipa.calls.clear()
+    host_ops.remove('solo.example.test', entry={'fqdn': ['solo.example.test']})
+    assert ipa.calls[:3] == ['batch', 'service_find', 'host_find']

@@ -1,0 +1,157 @@
+"""novajoin/reconcile.py against the in-memory IPA and a stand-in nova.
+
+Here rather than in tests/unit/ for the fixtures it shares with the notify
+tests (tests/unit/notify/conftest.py).
+"""
+import time
+import uuid
+
+import pytest
+
+from novajoin import openstack
+from novajoin import reconcile
+from novajoin.notify import dns
+
+LIVE = '11111111-2222-4333-8444-555555555555'
+GONE = '8a3c2f0e-5b7d-4c1e-9f6a-2d4b8e1c7a90'
+HOUR = 3600
+
+
+class StubServers:
+    def __init__(self, servers):
+        self.servers = servers          # id -> set of addresses
+        self.fail = None
+
+    def ids(self):
+        return set(self.servers)
+
+    def addresses(self, server_id):
+        if self.fail:
+            raise self.fail
+        return self.servers.get(server_id)
+
+    def exists(self, server_id):
+        return server_id in self.servers
+
+
+def age(ipa, fqdn, seconds):
+    """Make the host look created ``seconds`` ago (IPA's time-based uuid)."""
+    born = time.time() - seconds
+    ticks = int(born * 1e7) + 0x01b21dd213814000
+    fake = uuid.UUID(fields=(ticks & 0xffffffff, (ticks >> 32) & 0xffff,
+                             ((ticks >> 48) & 0x0fff) | 0x1000, 0x80, 0, 1))
+    ipa.hosts[fqdn]['ipauniqueid'] = [str(fake)]
+
+
+@pytest.fixture
+def servers():
+    return StubServers({LIVE: {'10.0.0.5'}})
+
+
+@pytest.fixture
+def make(host_ops, fip_dns, servers):
+    def build(**kwargs):
+        kwargs.setdefault('floating_ranges', dns.parse_ranges(['192.0.2.0/24']))
+        return reconcile.Reconciler(host_ops, servers, fip_dns=fip_dns, **kwargs)
+    return build
+
+
+def test_removes_hosts_of_gone_instances_only(make, enroll, ipa):
+    enroll(LIVE, 'live')
+    enroll(GONE, 'gone', {'compact_service_http': '["internalapi"]'})
+    for fqdn in list(ipa.hosts):
+        age(ipa, fqdn, 2 * HOUR)
+    report = make(grace=HOUR).run()
+    assert sorted(ipa.hosts) == ['live.example.test']
+    assert ipa.services == {}
+    assert 'host gone.example.test (instance %s is gone): host_del ' \
+        'gone.example.test updatedns=True' % GONE in report.lines()
+
+
+def test_young_hosts_are_left_alone(make, enroll, ipa):
+    enroll(GONE, 'gone')
+    age(ipa, 'gone.example.test', 60)
+    report = make(grace=HOUR).run()
+    assert 'gone.example.test' in ipa.hosts
+    assert report.kept['within the grace period'] == 1
+
+
+def test_age_unknown_counts_from_first_sight(make, enroll, ipa):
+    enroll(GONE, 'gone')
+    clock = [1000.0]
+    rec = make(grace=HOUR, clock=lambda: clock[0])
+    rec.run()
+    assert 'gone.example.test' in ipa.hosts
+    clock[0] += HOUR + 1
+    rec.run()
+    assert 'gone.example.test' not in ipa.hosts
+
+
+def test_dry_run_changes_nothing(make, enroll, ipa):
+    enroll(GONE, 'gone')
+    age(ipa, 'gone.example.test', 2 * HOUR)
+    report = make(grace=HOUR).run(dry_run=True)
+    assert 'gone.example.test' in ipa.hosts
+    assert report.lines() == ['host gone.example.test (instance %s is gone): '
+                              'host_del gone.example.test updatedns=True' % GONE]
+
+
+def test_confirms_with_nova_before_removing(make, enroll, ipa, servers):
+    enroll(GONE, 'late')
+    age(ipa, 'late.example.test', 2 * HOUR)
+    servers.ids = lambda: set()           # the list missed it...
+    servers.servers[GONE] = set()         # ...but nova still has it
+    make(grace=HOUR).run()
+    assert 'late.example.test' in ipa.hosts
+
+
+def test_removes_subhosts_nobody_manages(make, ipa, ipa_client):
+    ipa_client.call('host_add', 'lost.internalapi.example.test', force=True,
+                    description='novajoin: subhost')
+    age(ipa, 'lost.internalapi.example.test', 2 * HOUR)
+    make(grace=HOUR).run()
+    assert ipa.hosts == {}
+
+
+def test_removes_floating_ip_records_the_server_lost(make, enroll, ipa, fip_dns,
+                                                     servers, ipa_client):
+    fqdn = enroll(LIVE, 'live')
+    fip_dns.associate(fqdn, '192.0.2.40')     # stale
+    fip_dns.associate(fqdn, '192.0.2.41')     # still the server's
+    ipa_client.call('dnsrecord_add', 'example.test.', 'live',
+                    arecord=['10.9.9.9'])     # not a floating range: untouched
+    servers.servers[LIVE] = {'10.0.0.5', '192.0.2.41'}
+    make(grace=HOUR).run()
+    assert sorted(ipa.dns[('example.test.', 'live')]['arecord']) == [
+        '10.9.9.9', '192.0.2.41']
+    assert ('2.0.192.in-addr.arpa.', '40') not in ipa.dns
+
+
+def test_neutron_confirms_a_fresh_association(make, enroll, ipa, fip_dns, servers):
+    fqdn = enroll(LIVE, 'live')
+    fip_dns.associate(fqdn, '192.0.2.42')
+
+    class Neutron:
+        def server_addresses(self, server_id):
+            return {'192.0.2.42'}
+    make(grace=HOUR, network=Neutron()).run()
+    assert ipa.dns[('example.test.', 'live')]['arecord'] == ['192.0.2.42']
+
+
+def test_a_nova_failure_skips_the_floating_ip_check(make, enroll, ipa, fip_dns,
+                                                    servers):
+    fqdn = enroll(LIVE, 'live')
+    fip_dns.associate(fqdn, '192.0.2.43')
+    servers.fail = openstack.UpstreamError('nova 503')
+    report = make(grace=HOUR).run()
+    assert ipa.dns[('example.test.', 'live')]['arecord'] == ['192.0.2.43']
+    assert report.kept['not checked (nova or neutron failed)'] == 1
+
+
+def test_keeps_to_its_domains(make, enroll, ipa):
+    enroll(GONE, 'gone')
+    age(ipa, 'gone.example.test', 2 * HOUR)
+    make(grace=HOUR, domains=['other.example.test']).run()
+    assert 'gone.example.test' in ipa.hosts
+    make(grace=HOUR, domains=['Example.Test.']).run()
+    assert 'gone.example.test' not in ipa.hosts
