@@ -19,9 +19,11 @@ import time
 from novajoin import metrics
 from novajoin import ownership
 from novajoin import services as services_mod
+from novajoin import subhosts
 from novajoin import validation
 from novajoin.cache import RecentSet
 from novajoin.ipa import errors
+from novajoin.ipa import results as results_mod
 from novajoin.validation import BadRequest
 
 LOG = logging.getLogger(__name__)
@@ -29,7 +31,6 @@ AUDIT = logging.getLogger('novajoin.audit')
 
 _FREE_TEXT = re.compile(r'^[\w .,:/()+-]{1,255}$')
 _HOSTCLASS = re.compile(r'^[A-Za-z0-9_.-]{1,64}$')
-ALREADY_MEMBER = 'This entry is already a member'
 
 
 class Refused(Exception):
@@ -237,21 +238,17 @@ class Enroller:
                 return None
             except errors.DuplicateEntry:
                 return self._show_existing(fqdn, deadline)
-        new_subhosts = self._check_subhosts(fqdn, wanted.subhosts, deadline)
-        calls = [('host_add', [fqdn], attrs)]
-        calls += [('host_add', [sub], {'force': True,
-                                       'description': ownership.SUBHOST})
-                  for sub in new_subhosts]
-        calls += [('service_add', [p], {'force': True})
-                  for p in wanted.principals]
-        calls += [('service_add_host', [p], {'host': [fqdn]})
-                  for p in wanted.principals if p.partition('/')[2] != fqdn]
-        calls += [('host_add_managedby', [sub], {'host': [fqdn]})
-                  for sub in wanted.subhosts if sub != fqdn]
+        try:
+            new_subhosts = subhosts.missing(
+                self.ipa, [s for s in wanted.subhosts if s != fqdn], deadline)
+        except subhosts.ForeignHost as exc:
+            raise Conflict('%s; refusing to let %s manage it' % (exc, fqdn))
+        calls = [('host_add', [fqdn], attrs)] + subhosts.link_calls(
+            fqdn, new_subhosts, wanted.principals, wanted.subhosts)
         results = self.ipa.batch(calls, deadline=deadline)
         if isinstance(results[0], errors.DuplicateEntry):
             return self._show_existing(fqdn, deadline)
-        problems = batch_problems(calls[1:], results[1:])
+        problems = results_mod.batch_problems(calls[1:], results[1:])
         if problems:
             LOG.error('IPA refused services of %s: %s; removing the host so the '
                       'next fetch starts again', fqdn, '; '.join(problems))
@@ -269,62 +266,12 @@ class Enroller:
                                         % fqdn)
         return host
 
-    def _check_subhosts(self, fqdn, subhosts, deadline):
-        """Subhosts to create; Conflict if one exists and is not ours to use."""
-        others = [s for s in subhosts if s != fqdn]
-        calls = [('host_show', [s], {'all': True}) for s in others]
-        new = []
-        for sub, result in zip(others, self.ipa.batch(calls, deadline=deadline)):
-            if isinstance(result, errors.NotFound):
-                new.append(sub)
-            elif isinstance(result, Exception):
-                raise result
-            elif not ownership.is_subhost(result['result']):
-                raise Conflict('service host %s exists in IPA and was not made '
-                               'by novajoin; refusing to let %s manage it'
-                               % (sub, fqdn))
-        return new
-
     def _rollback(self, fqdn, deadline):
         try:
             self.ipa.call('host_del', fqdn, deadline=deadline)
         except errors.IPAError as exc:
             LOG.error('could not remove %s after a failed enrollment: %s',
                       fqdn, exc)
-
-
-def batch_problems(calls, results):
-    """Human-readable refusals in batch results, ignoring harmless ones."""
-    problems = []
-    for (method, args, _), result in zip(calls, results):
-        if isinstance(result, errors.DuplicateEntry):
-            continue
-        if isinstance(result, Exception):
-            problems.append('%s %s: %s' % (method, args[0], result))
-            continue
-        for name, reason in failed_members(result):
-            if reason != ALREADY_MEMBER:
-                problems.append('%s %s: %s: %s' % (method, args[0], name, reason))
-    return problems
-
-
-def failed_members(result):
-    """(member, reason) pairs in a ``*_add_member``-style ``failed`` object."""
-    out = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, (list, tuple)):
-            if (len(node) == 2 and isinstance(node[0], str)
-                    and isinstance(node[1], str)):
-                out.append((node[0], node[1]))
-            else:
-                for value in node:
-                    walk(value)
-    walk(result.get('failed') or {})
-    return out
 
 
 class _LazyImage:

@@ -5,16 +5,15 @@ enrollment) and releases what it no longer lists (``Hosts.release``).
 """
 import logging
 
-from novajoin import join
-from novajoin import ownership
+from novajoin import subhosts
 from novajoin.ipa import errors
+from novajoin.ipa import results as results_mod
 from novajoin.notify import hosts as hosts_mod
 
 LOG = logging.getLogger(__name__)
 
 
-class ServiceConflict(Exception):
-    """A requested service host exists in IPA and was not made by novajoin."""
+ServiceConflict = subhosts.ForeignHost
 
 
 def sync(hosts, fqdn, wanted, dry_run=False):
@@ -32,21 +31,15 @@ def sync(hosts, fqdn, wanted, dry_run=False):
                       and p.partition('/')[2] != fqdn]
     calls = []
     if new_hosts or new_principals:
-        missing = _missing_hosts(ipa, new_hosts)
-        calls += [('host_add', [h], {'force': True,
-                                     'description': ownership.SUBHOST})
-                  for h in missing]
-        calls += [('service_add', [p], {'force': True}) for p in new_principals]
-        calls += [('service_add_host', [p], {'host': [fqdn]})
-                  for p in new_principals]
-        calls += [('host_add_managedby', [h], {'host': [fqdn]}) for h in new_hosts]
+        calls += subhosts.link_calls(fqdn, subhosts.missing(ipa, new_hosts),
+                                     new_principals, new_hosts)
         if not dry_run:
             results = ipa.batch(calls)
             transient = [r for r in results
                          if isinstance(r, errors.IPAError) and r.transient]
             if transient:
                 raise transient[0]
-            problems = join.batch_problems(calls, results)
+            problems = results_mod.batch_problems(calls, results)
             if problems:
                 raise errors.IPACommandError('IPA refused services of %s: %s'
                                              % (fqdn, '; '.join(problems)))
@@ -56,20 +49,3 @@ def sync(hosts, fqdn, wanted, dry_run=False):
                            keep_principals=wanted.principals, dry_run=dry_run,
                            managed=current)
     return calls
-
-
-def _missing_hosts(ipa, names):
-    """Of ``names``, those IPA lacks; ServiceConflict for a foreign one."""
-    if not names:
-        return []
-    results = ipa.batch([('host_show', [n], {}) for n in names])
-    missing = []
-    for name, result in zip(names, results):
-        if isinstance(result, errors.NotFound):
-            missing.append(name)
-        elif isinstance(result, Exception):
-            raise result
-        elif not ownership.is_subhost(result['result']):
-            raise ServiceConflict('service host %s exists in IPA and was not '
-                                  'made by novajoin' % name)
-    return missing

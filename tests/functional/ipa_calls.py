@@ -6,7 +6,7 @@ Run with the client under test (e.g. nothing but novajoin's keytab); raises
 import subprocess
 
 from novajoin.ipa import errors
-from novajoin.join import failed_members
+from novajoin.ipa.results import failed_members
 
 FORWARD_ZONE = 'example.test.'
 REVERSE_ZONE = '2.0.192.in-addr.arpa.'

@@ -106,7 +106,9 @@ def queue_depth(rabbit_url, name):
 
 # -- the listener ----------------------------------------------------------------
 
-def write_conf(path, rabbit_url, ipa_env, topics, pool, extra='', debug=False):
+def write_conf(path, rabbit_url, ipa_env, identity, topics, pool, extra='', debug=False):
+    """join.conf for novajoin-notify, with the least-privilege keytab of
+    ``identity`` (the novajoin_identity fixture, made by novajoin-ipa-setup)."""
     path = pathlib.Path(path)
     path.write_text('''[DEFAULT]
 transport_url = {rabbit}
@@ -124,9 +126,10 @@ floating_ip_ranges = 192.0.2.0/24,198.51.100.0/24
 
 [ipa]
 servers = {server}
-auth_method = password
-user = {user}
-password = {password}
+auth_method = kerberos
+keytab = {keytab}
+principal = {principal}
+krb5_config = {krb5}
 ca_file = {ca}
 retries = 1
 retry_backoff = 0.1
@@ -134,8 +137,9 @@ connect_timeout = 1
 read_timeout = 10
 {extra}
 '''.format(rabbit=rabbit_url, topics=','.join(topics), pool=pool,
-           server=ipa_env['IPA_SERVER'], user=ipa_env['IPA_ADMIN_USER'],
-           password=ipa_env['IPA_ADMIN_PASSWORD'], ca=ipa_env['IPA_CA_CERT'],
+           server=ipa_env['IPA_SERVER'], keytab=identity['keytab'],
+           principal=identity['principal'], krb5=ipa_env['IPA_KRB5_CONFIG'],
+           ca=ipa_env['IPA_CA_CERT'],
            extra=extra, debug=str(bool(debug)).lower()))
     return path
 

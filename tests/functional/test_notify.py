@@ -161,14 +161,14 @@ def state(ipa_admin, unique):
 
 
 @pytest.fixture
-def start_listener(tmp_path, bus, ipa_env):
+def start_listener(tmp_path, bus, ipa_env, novajoin_identity):
     """Start novajoin-notify for this test's topics (stopped at the end)."""
     started = []
 
     def start(ipa_port=None, pool=None, topics=None, extra='', name='notify',
               debug=False):
         conf = notify_env.write_conf(tmp_path / (name + '.conf'), bus.url, ipa_env,
-                                     topics or bus.topics,
+                                     novajoin_identity, topics or bus.topics,
                                      bus.pool if pool is None else pool, extra,
                                      debug)
         proc = notify_env.NotifyProcess(conf, tmp_path / (name + '.log'), ipa_port)

@@ -100,9 +100,9 @@ def state(ipa_admin, unique):
     state.cleanup()
 
 
-def reconcile_conf(path, ipa_env, peers_env, api, domain, rabbit_url, extra=''):
+def reconcile_conf(path, ipa_env, identity, peers_env, api, domain, rabbit_url, extra=''):
     return notify_env.write_conf(
-        path, rabbit_url, ipa_env, ['nj-unused'], 'nj-unused', extra + '''
+        path, rabbit_url, ipa_env, identity, ['nj-unused'], 'nj-unused', extra + '''
 [service_credentials]
 auth_type = password
 auth_url = {keystone}
@@ -163,11 +163,11 @@ def make_leaks(state):
 
 def test_reconcile_removes_leaks_after_the_grace_period(tmp_path, ipa_env, peers_env,
                                                         rabbit_url, api, state,
-                                                        ipa_admin):
+                                                        ipa_admin, novajoin_identity):
     leak = make_leaks(state)
     api.servers[leak['live']] = {'private': ['10.0.0.5'],
                                  'public': [leak['kept_ip']]}
-    conf = reconcile_conf(tmp_path / 'join.conf', ipa_env, peers_env, api,
+    conf = reconcile_conf(tmp_path / 'join.conf', ipa_env, novajoin_identity, peers_env, api,
                           state.domain, rabbit_url)
     live_name = leak['live_fqdn'][:-len('.example.test')]
 
@@ -203,11 +203,12 @@ def test_reconcile_removes_leaks_after_the_grace_period(tmp_path, ipa_env, peers
 
 
 def test_the_listener_reconciles_periodically(tmp_path, ipa_env, peers_env,
-                                              rabbit_url, api, state, unique):
+                                              rabbit_url, api, state, unique,
+                                              novajoin_identity):
     """A delete that never arrived (or was given up) is still cleaned up."""
     leak = make_leaks(state)
     api.servers[leak['live']] = {'private': ['10.0.0.5', leak['kept_ip']]}
-    conf = reconcile_conf(tmp_path / 'join.conf', ipa_env, peers_env, api,
+    conf = reconcile_conf(tmp_path / 'join.conf', ipa_env, novajoin_identity, peers_env, api,
                           state.domain, rabbit_url, extra='''
 [notify]
 reconcile_interval = 2

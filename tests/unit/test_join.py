@@ -266,13 +266,3 @@ def test_ipa_down_is_unavailable(make_enroller):
     enroller = join.Enroller(dead, make_enroller().otps, join.IPAIdentity(dead))
     with pytest.raises(errors.IPAUnavailable):
         enroller.handle(request())
-
-
-def test_failed_members_ignores_already_member():
-    result = {'failed': {'managedby': {'host': [['a', join.ALREADY_MEMBER],
-                                                ['b', 'no such entry']]}}}
-    assert join.failed_members(result) == [('a', join.ALREADY_MEMBER),
-                                           ('b', 'no such entry')]
-    calls = [('host_add_managedby', ['x'], {})]
-    assert join.batch_problems(calls, [result]) == [
-        'host_add_managedby x: b: no such entry']
