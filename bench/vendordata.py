@@ -4,9 +4,9 @@
 Against the real FreeIPA of ../shared/ipa and the real keystone of ../shared/peers:
 - novajoin: POST /v1/ (nova's body, nova's keystone token) to novajoin-server under
   gunicorn with keystonemiddleware, N new instances, at concurrency 1 and 16;
-- direct: the calls novajoin makes for a new host (host_show, then host_add with
-  the OTP, class and owner record) from one IPAClient, same auth, same
-  concurrency, no cap on calls in flight;
+- direct: the call novajoin makes for a new host (host_add with the OTP, class
+  and owner record) from one IPAClient, same auth, same concurrency, no cap on
+  calls in flight;
 - repeated fetches of the hosts just created (IPA calls per fetch).
 Prints enrollments/s, p50/p99 ms, IPA calls and writes per enrollment and the
 novajoin/direct ratio. Not a test: it asserts nothing about speed.
@@ -33,7 +33,6 @@ sys.path.insert(0, str(ROOT))
 
 from novajoin import ownership  # noqa: E402
 from novajoin.ipa import IPAClient  # noqa: E402
-from novajoin.ipa import errors  # noqa: E402
 from novajoin.ipa.auth import KerberosAuth  # noqa: E402
 from novajoin.ipa.auth import PasswordAuth  # noqa: E402
 from novajoin.ipa.client import READ_METHODS  # noqa: E402
@@ -132,7 +131,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('-n', type=int, default=200)
     parser.add_argument('--concurrency', type=int, nargs='+', default=[1, 16])
-    parser.add_argument('--workers', type=int, default=2)
+    parser.add_argument('--workers', type=int, default=1,
+                        help='gunicorn workers (novajoin\'s default: 1)')
     parser.add_argument('--max-in-flight', type=int, default=2,
                         help='novajoin [ipa] max_in_flight (per worker)')
     add_identity_args(parser)
@@ -170,9 +170,14 @@ def main():
         warm = {'project-id': project, 'instance-id': str(uuid.uuid4()), 'image-id': '',
                 'user-data': None, 'hostname': 'warm-' + tag,
                 'metadata': {'ipa_enroll': 'true'}, 'boot-roles': ''}
-        # the token cache, the ticket and the session cookie, in every worker
-        for _ in range(args.workers * 4):
-            http.post(url + '/v1/', json=warm, timeout=30).raise_for_status()
+        # the token cache, the ticket and the session cookie, in every worker:
+        # concurrent fresh connections, so that every worker gets some
+        warmers = [requests.Session() for _ in range(args.workers * 8)]
+        wall, _, fails = run([lambda w=w: w.post(url + '/v1/', json=warm, headers={
+            'X-Auth-Token': token}, timeout=30).raise_for_status() for w in warmers],
+            len(warmers))
+        if fails:
+            raise SystemExit('warm-up failed: %s' % fails[0])
         created.append('warm-%s.%s' % (tag, ipa_env['IPA_DOMAIN']))
         direct = IPAClient([ipa_env['IPA_SERVER']], KerberosAuth(keytab, principal),
                            ca_file=ipa_env['IPA_CA_CERT'], max_in_flight=64,
@@ -227,11 +232,7 @@ def main():
             created.extend(names)
 
             def add(fqdn):
-                def job():
-                    try:
-                        direct.call('host_show', fqdn, all=True)
-                    except errors.NotFound:
-                        pass
+                def job():   # what novajoin sends IPA for a first fetch
                     direct.call('host_add', fqdn, force=True, userpassword=uuid.uuid4().hex,
                                 userclass='bench', description=ownership.owner_record(
                                     str(uuid.uuid4()), project))

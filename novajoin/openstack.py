@@ -37,9 +37,8 @@ class Images:
 
     def _load(self, image_id):
         try:
-            resp = self._session.get('/v2/images/%s' % image_id,
-                                     endpoint_filter=self._endpoint,
-                                     raise_exc=False)
+            resp = self._session.get('/v2/images/%s' % image_id, raise_exc=False,
+                                     endpoint_filter=self._endpoint)
         except ks_exc.ClientException as exc:
             raise UpstreamError('glance: %s' % exc) from exc
         if resp.status_code == 404:
@@ -48,7 +47,7 @@ class Images:
             return {}
         if resp.status_code != 200:
             raise UpstreamError('glance answered HTTP %d for image %s'
-                              % (resp.status_code, image_id))
+                                % (resp.status_code, image_id))
         image = resp.json()
         # Glance v2 puts custom properties at the top level of the image.
         return {k: v for k, v in image.items() if isinstance(v, str)}
@@ -68,14 +67,13 @@ class Projects:
 
     def _load(self, project_id):
         try:
-            resp = self._session.get('/projects/%s' % project_id,
-                                     endpoint_filter=self._endpoint,
-                                     raise_exc=False)
+            resp = self._session.get('/projects/%s' % project_id, raise_exc=False,
+                                     endpoint_filter=self._endpoint)
         except ks_exc.ClientException as exc:
             raise UpstreamError('keystone: %s' % exc) from exc
         if resp.status_code != 200:
             raise UpstreamError('keystone answered HTTP %d for project %s'
-                              % (resp.status_code, project_id))
+                                % (resp.status_code, project_id))
         return resp.json()['project']['name']
 
 

@@ -10,9 +10,13 @@ OPTS = [
     cfg.HostAddressOpt('bind_host', default='0.0.0.0',
                        help='Address to listen on.'),
     cfg.PortOpt('bind_port', default=9090, help='Port to listen on.'),
-    cfg.IntOpt('workers', default=2, min=1,
-               help='gunicorn worker processes.'),
-    cfg.IntOpt('threads', default=16, min=1,
+    cfg.IntOpt('workers', default=1, min=1,
+               help='gunicorn worker processes. One is enough: novajoin waits on '
+                    'IPA, not on CPU. Each worker has its own [ipa] max_in_flight '
+                    'and its own memory of the hosts it has seen, so more workers '
+                    'mean more concurrent IPA calls and more repeated fetches that '
+                    'cost two IPA calls instead of one.'),
+    cfg.IntOpt('threads', default=32, min=1,
                help='Threads per worker. A thread waiting for an IPA slot costs '
                     'little, so this can be well above [ipa] max_in_flight.'),
     cfg.IntOpt('timeout', default=30, min=5,
