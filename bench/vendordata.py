@@ -63,6 +63,34 @@ def run(jobs, concurrency):
     return time.monotonic() - start, latencies, failures
 
 
+class Tally:
+    """Wall time, latencies, failures and IPA calls over several chunks."""
+
+    def __init__(self):
+        self.wall, self.lat, self.fails, self.n = 0.0, [], [], 0
+        self.calls = self.writes = 0.0
+
+    def add(self, outcome, calls):
+        wall, lat, fails = outcome
+        self.wall += wall
+        self.lat += lat
+        self.fails += fails
+        self.n += len(lat)
+        self.calls += sum(calls.values())
+        self.writes += sum(v for k, v in calls.items() if k not in READ_METHODS)
+
+    def rate(self):
+        return self.n / self.wall
+
+    def per(self, what):
+        return getattr(self, what) / self.n
+
+    def line(self, label):
+        return '%-34s %8.1f %8.0f %8.0f %10.2f %10.2f %5d' % (
+            label, self.rate(), statistics.median(self.lat), percentile(self.lat, 99),
+            self.per('calls'), self.per('writes'), len(self.fails))
+
+
 def ipa_call_counts(url):
     """{method: calls} summed over all workers, from /metrics."""
     text = requests.get(url + '/metrics', timeout=10).text
@@ -131,6 +159,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('-n', type=int, default=200)
     parser.add_argument('--concurrency', type=int, nargs='+', default=[1, 16])
+    parser.add_argument('--rounds', type=int, default=4,
+                        help='novajoin and direct take turns in this many chunks')
     parser.add_argument('--workers', type=int, default=1,
                         help='gunicorn workers (novajoin\'s default: 1)')
     parser.add_argument('--max-in-flight', type=int, default=2,
@@ -187,12 +217,18 @@ def main():
               'per worker; IPA: %s (%s WSGI processes)' % (
                   args.workers, args.max_in_flight, ipa_env['IPA_SERVER'],
                   ipa_env.get('IPA_WSGI_PROCESSES', '?')))
+        results = {}
+        # novajoin's own cost: a request that needs no IPA call (non-enrolling)
+        plain = dict(warm, metadata={'ipa_enroll': 'false'})
+        _, lat_o, _ = run([lambda: http.post(url + '/v1/', json=plain, timeout=30)] * 100, 1)
+        _, lat_h, _ = run([lambda: http.get(url + '/healthcheck', timeout=30)] * 100, 1)
+        print('novajoin overhead: non-enrolling POST /v1/ (keystonemiddleware, policy, Flask) '
+              'p50 %.1f ms; bare HTTP round trip (/healthcheck) p50 %.1f ms' % (
+                  statistics.median(lat_o), statistics.median(lat_h)))
         print('%-34s %8s %8s %8s %10s %10s %5s' % (
             'run', 'enroll/s', 'p50 ms', 'p99 ms', 'IPA calls', 'IPA writes', 'fail'))
-        results = {}
         for conc in args.concurrency:
-            # -- through novajoin
-            bodies = []
+            bodies, names = [], []
             for i in range(args.n):
                 name = 'nj%s-%d-%d' % (tag, conc, i)
                 created.append('%s.%s' % (name, ipa_env['IPA_DOMAIN']))
@@ -200,6 +236,8 @@ def main():
                                'image-id': '', 'user-data': None, 'hostname': name,
                                'metadata': {'ipa_enroll': 'true', 'ipa_hostclass': 'bench'},
                                'boot-roles': 'member'})
+                names.append('dj%s-%d-%d.%s' % (tag, conc, i, ipa_env['IPA_DOMAIN']))
+            created.extend(names)
 
             def post(b):
                 def job():
@@ -207,29 +245,6 @@ def main():
                     if resp.status_code != 200 or 'ipaotp' not in resp.json():
                         raise RuntimeError('HTTP %d %s' % (resp.status_code, resp.text[:100]))
                 return job
-            before = ipa_call_counts(url)
-            wall, lat, fails = run([post(b) for b in bodies], conc)
-            calls = diff(ipa_call_counts(url), before)
-            n_calls = sum(calls.values())
-            n_writes = sum(v for k, v in calls.items() if k not in READ_METHODS)
-            nj = args.n / wall
-            print('%-34s %8.1f %8.0f %8.0f %10.2f %10.2f %5d' % (
-                'novajoin  c=%d' % conc, nj, statistics.median(lat), percentile(lat, 99),
-                n_calls / args.n, n_writes / args.n, len(fails)))
-            # -- repeated fetches of the same hosts
-            before = ipa_call_counts(url)
-            wall_r, lat_r, fails_r = run([post(b) for b in bodies], conc)
-            calls_r = diff(ipa_call_counts(url), before)
-            print('%-34s %8.1f %8.0f %8.0f %10.2f %10.2f %5d' % (
-                'novajoin  c=%d repeated fetch' % conc, args.n / wall_r,
-                statistics.median(lat_r), percentile(lat_r, 99),
-                sum(calls_r.values()) / args.n,
-                sum(v for k, v in calls_r.items() if k not in READ_METHODS) / args.n,
-                len(fails_r)))
-            # -- the same IPA calls, directly
-            names = ['dj%s-%d-%d.%s' % (tag, conc, i, ipa_env['IPA_DOMAIN'])
-                     for i in range(args.n)]
-            created.extend(names)
 
             def add(fqdn):
                 def job():   # what novajoin sends IPA for a first fetch
@@ -237,19 +252,33 @@ def main():
                                 userclass='bench', description=ownership.owner_record(
                                     str(uuid.uuid4()), project))
                 return job
-            stats_before = dict(direct.stats)
-            wall_d, lat_d, fails_d = run([add(n) for n in names], conc)
-            d_calls = sum(direct.stats[k] - stats_before.get(k, 0)
-                          for k in direct.stats if k not in ('round_trips', 'writes'))
-            d_writes = direct.stats['writes'] - stats_before.get('writes', 0)
-            dj = args.n / wall_d
-            print('%-34s %8.1f %8.0f %8.0f %10.2f %10.2f %5d' % (
-                'direct    c=%d' % conc, dj, statistics.median(lat_d), percentile(lat_d, 99),
-                d_calls / args.n, d_writes / args.n, len(fails_d)))
+
+            # IPA's speed drifts over minutes: novajoin and direct take turns,
+            # chunk by chunk, so drift weighs on both alike.
+            rows = {'nj': Tally(), 'rep': Tally(), 'dj': Tally()}
+            chunk = max(1, args.n // args.rounds)
+            for i in range(0, args.n, chunk):
+                part = slice(i, i + chunk)
+                before = ipa_call_counts(url)
+                rows['nj'].add(run([post(b) for b in bodies[part]], conc),
+                               diff(ipa_call_counts(url), before))
+                before = ipa_call_counts(url)
+                rows['rep'].add(run([post(b) for b in bodies[part]], conc),
+                                diff(ipa_call_counts(url), before))
+                stats_before = dict(direct.stats)
+                rows['dj'].add(run([add(n) for n in names[part]], conc),
+                               {k: direct.stats[k] - stats_before.get(k, 0)
+                                for k in direct.stats if k not in ('round_trips', 'writes')})
+            for key, label in (('nj', 'novajoin  c=%d'), ('rep', 'novajoin  c=%d repeated fetch'),
+                               ('dj', 'direct    c=%d')):
+                print(rows[key].line(label % conc))
+            nj, dj = rows['nj'].rate(), rows['dj'].rate()
             print('%-34s %8.2f' % ('ratio novajoin/direct c=%d' % conc, nj / dj))
             results[conc] = {'novajoin_per_s': nj, 'direct_per_s': dj, 'ratio': nj / dj,
-                             'failures': len(fails) + len(fails_d)}
-            for f in (fails + fails_r + fails_d)[:3]:
+                             'repeated_ipa_calls': rows['rep'].per('calls'),
+                             'repeated_ipa_writes': rows['rep'].per('writes'),
+                             'failures': sum(len(t.fails) for t in rows.values())}
+            for f in sum((t.fails for t in rows.values()), [])[:3]:
                 print('   failure: %s' % f)
         print(json.dumps({'n': args.n, 'results': results}))
     finally:
