@@ -8,6 +8,19 @@ place for this unit and for ``novajoin-server`` run by hand.
 """
 
 
+def _reset_prometheus_dir():
+    # /metrics must count every worker, not the one that happens to answer:
+    # prometheus-client's multiprocess mode, in $PROMETHEUS_MULTIPROC_DIR (the
+    # unit sets /run/novajoin/prometheus). Emptied at each start, before
+    # novajoin's metrics are imported (that creates files in it).
+    import os
+    import shutil
+    path = os.environ.get('PROMETHEUS_MULTIPROC_DIR')
+    if path:
+        shutil.rmtree(path, ignore_errors=True)
+        os.makedirs(path, mode=0o700, exist_ok=True)
+
+
 def _api_options():
     # Reads join.conf and checks it (OTP secret, IPA servers, auth), so a bad
     # config stops gunicorn at start instead of failing every request; the
@@ -19,6 +32,7 @@ def _api_options():
     return conf.api
 
 
+_reset_prometheus_dir()
 _api = _api_options()
 
 wsgi_app = 'novajoin.wsgi:application'
@@ -40,20 +54,8 @@ errorlog = '-'
 control_socket_disable = True
 
 
-# /metrics must count every worker, not the one that happens to answer:
-# prometheus-client's multiprocess mode, in $PROMETHEUS_MULTIPROC_DIR (the unit
-# sets /run/novajoin/prometheus). Emptied at start; a dead worker's live gauges
-# are dropped.
-def on_starting(server):
-    import os
-    import shutil
-    path = os.environ.get('PROMETHEUS_MULTIPROC_DIR')
-    if path:
-        shutil.rmtree(path, ignore_errors=True)
-        os.makedirs(path, mode=0o700, exist_ok=True)
-
-
 def child_exit(server, worker):
+    # A dead worker's live gauges must not linger in /metrics.
     import os
     if os.environ.get('PROMETHEUS_MULTIPROC_DIR'):
         from prometheus_client import multiprocess
