@@ -21,6 +21,8 @@ while (($#)); do
 done
 "$ROOT/tools/bootstrap.sh"
 cd "$ROOT"
+log "flake8"
+"$VENV/bin/flake8"
 if ((UNIT)); then
   exec "$VENV/bin/python" -m pytest tests/unit -q "${PYTEST_ARGS[@]}"
 fi
