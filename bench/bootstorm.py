@@ -26,6 +26,7 @@ from bench.vendordata import add_identity_args  # noqa: E402
 from bench.vendordata import environment  # noqa: E402
 from bench.vendordata import percentile  # noqa: E402
 from bench.vendordata import run  # noqa: E402
+from bench.vendordata import stop_and_clean  # noqa: E402
 from novajoin.ipa import IPAClient  # noqa: E402
 from novajoin.ipa.auth import KerberosAuth  # noqa: E402
 from tests.functional import peers  # noqa: E402
@@ -95,10 +96,7 @@ def main():
         print(json.dumps({'n': args.n, 'without_otp': args.n - ok, 'rate': rate,
                           'ipa_best': best, 'ratio': rate / best}))
     finally:
-        server.terminate()
-        server.wait(30)
-        for i in range(0, len(created), 50):
-            admin.batch([('host_del', [h], {}) for h in created[i:i + 50]])
+        stop_and_clean(server, admin, created)
 
 
 if __name__ == '__main__':

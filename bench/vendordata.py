@@ -155,6 +155,14 @@ def environment(args, prefix):
     return ipa_env, peers_env, work, principal, keytab, admin
 
 
+def stop_and_clean(server, admin, created):
+    """Stop novajoin-server and remove every host the benchmark created."""
+    server.terminate()
+    server.wait(30)
+    for i in range(0, len(created), 50):
+        admin.batch([('host_del', [h], {}) for h in created[i:i + 50]])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('-n', type=int, default=200)
@@ -282,11 +290,7 @@ def main():
                 print('   failure: %s' % f)
         print(json.dumps({'n': args.n, 'results': results}))
     finally:
-        server.terminate()
-        server.wait(30)
-        # remove what the benchmark created, in batches
-        for i in range(0, len(created), 50):
-            admin.batch([('host_del', [h], {}) for h in created[i:i + 50]])
+        stop_and_clean(server, admin, created)
 
 
 if __name__ == '__main__':
