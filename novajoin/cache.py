@@ -1,17 +1,76 @@
-"""A small thread-safe TTL cache for look-ups (image properties, project names)."""
+"""Bounded, thread-safe in-memory maps: look-up caches, hints, counters.
+
+``BoundedMap`` is the one structure; ``TTLCache`` puts a loader in front of it.
+"""
 import collections
 import threading
 import time
 
+_MISSING = object()
+
+
+class BoundedMap:
+    """A dict that keeps at most ``maxsize`` entries (least recently written
+    go first) and, with a ``ttl``, forgets an entry ``ttl`` seconds after it
+    was written. Every method is atomic."""
+
+    def __init__(self, maxsize=10000, ttl=None, clock=time.monotonic):
+        self.maxsize = maxsize
+        self.ttl = ttl
+        self._clock = clock
+        self._data = collections.OrderedDict()   # key -> (expires or None, value)
+        self._lock = threading.Lock()
+
+    def get(self, key, default=None):
+        with self._lock:
+            return self._get(key, default)
+
+    def _get(self, key, default):
+        hit = self._data.get(key)
+        if hit is None:
+            return default
+        if hit[0] is not None and hit[0] <= self._clock():
+            del self._data[key]
+            return default
+        return hit[1]
+
+    def put(self, key, value):
+        with self._lock:
+            self._put(key, value)
+
+    def _put(self, key, value):
+        expires = None if self.ttl is None else self._clock() + self.ttl
+        self._data[key] = (expires, value)
+        self._data.move_to_end(key)
+        while len(self._data) > self.maxsize:
+            self._data.popitem(last=False)
+
+    def update(self, key, func, default=None):
+        """Store and return ``func(current value or default)``, atomically."""
+        with self._lock:
+            value = func(self._get(key, default))
+            self._put(key, value)
+            return value
+
+    def pop(self, key, default=None):
+        with self._lock:
+            hit = self._data.pop(key, None)
+        return default if hit is None else hit[1]
+
+    def __contains__(self, key):
+        return self.get(key, _MISSING) is not _MISSING
+
+    def __len__(self):
+        with self._lock:
+            return len(self._data)
+
 
 class TTLCache:
+    """Look-up results kept ``ttl`` seconds (0: not cached)."""
 
     def __init__(self, ttl, maxsize=4096, clock=time.monotonic):
         self.ttl = ttl
-        self.maxsize = maxsize
-        self._clock = clock
-        self._data = {}
-        self._lock = threading.Lock()
+        self._map = BoundedMap(maxsize, ttl, clock)
 
     def get_or_load(self, key, load):
         """The cached value for key, or ``load(key)`` stored for ``ttl`` s.
@@ -20,39 +79,8 @@ class TTLCache:
         """
         if self.ttl <= 0:
             return load(key)
-        now = self._clock()
-        with self._lock:
-            hit = self._data.get(key)
-            if hit is not None and hit[0] > now:
-                return hit[1]
-        value = load(key)
-        with self._lock:
-            if len(self._data) >= self.maxsize:
-                self._evict(now)
-            self._data[key] = (now + self.ttl, value)
+        value = self._map.get(key, _MISSING)
+        if value is _MISSING:
+            value = load(key)
+            self._map.put(key, value)
         return value
-
-    def _evict(self, now):
-        expired = [k for k, (t, _) in self._data.items() if t <= now]
-        for key in expired or list(self._data)[:max(1, self.maxsize // 10)]:
-            del self._data[key]
-
-
-class RecentSet:
-    """A bounded set that forgets its oldest members first (a hint, not a truth)."""
-
-    def __init__(self, maxsize=10000):
-        self.maxsize = maxsize
-        self._data = collections.OrderedDict()
-        self._lock = threading.Lock()
-
-    def add(self, key):
-        with self._lock:
-            self._data[key] = None
-            self._data.move_to_end(key)
-            while len(self._data) > self.maxsize:
-                self._data.popitem(last=False)
-
-    def __contains__(self, key):
-        with self._lock:
-            return key in self._data

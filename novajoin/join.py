@@ -21,7 +21,7 @@ from novajoin import ownership
 from novajoin import services as services_mod
 from novajoin import subhosts
 from novajoin import validation
-from novajoin.cache import RecentSet
+from novajoin.cache import BoundedMap
 from novajoin.ipa import errors
 from novajoin.ipa import results as results_mod
 from novajoin.validation import BadRequest
@@ -92,7 +92,7 @@ class Enroller:
         self.request_deadline = request_deadline
         # (instance, fqdn) this process has seen in IPA: their repeated
         # fetches go straight to a read. A hint only; IPA decides.
-        self._seen = RecentSet()
+        self._seen = BoundedMap()
         if project_subdomain and projects is None:
             raise ValueError('project_subdomain needs [service_credentials] to '
                              'read project names from keystone')
@@ -142,7 +142,7 @@ class Enroller:
             metrics.OTPS_ISSUED.inc()
         enrolled = host is not None and self._existing(req, fqdn, host, otp,
                                                        deadline)
-        self._seen.add((req.instance_id, fqdn))
+        self._seen.put((req.instance_id, fqdn), True)
         answer = {'hostname': fqdn, 'krb_realm': realm, 'ipa_domain': ipa_domain,
                   'ipa_server': self.servers}
         if not enrolled:

@@ -11,11 +11,11 @@ in the payload.
 """
 import collections
 import logging
-import threading
 import time
 
 from novajoin import services as services_mod
 from novajoin import validation
+from novajoin.cache import BoundedMap
 from novajoin.notify import dns as dns_mod
 from novajoin.notify import managed
 
@@ -79,11 +79,7 @@ class Handlers:
         # instance -> (service metadata, until): nova sends several updates
         # per action; only a change of the service keys needs IPA. Kept
         # briefly, because another replica may have seen later changes.
-        self._seen = collections.OrderedDict()
-        self._seen_size = update_cache_size
-        self._seen_ttl = update_cache_ttl
-        self._clock = clock
-        self._lock = threading.Lock()
+        self._seen = BoundedMap(update_cache_size, update_cache_ttl, clock)
         self.table = {
             'compute.instance.delete.end': self.instance_deleted,
             'instance.delete.end': self.instance_deleted,
@@ -233,18 +229,10 @@ class Handlers:
         return dns_mod.parse_ranges(self._require_network().external_cidrs())
 
     def _seen_before(self, instance_id, signature):
-        with self._lock:
-            seen = self._seen.get(instance_id)
-            return (seen is not None and seen[0] == signature
-                    and seen[1] > self._clock())
+        return self._seen.get(instance_id) == signature
 
     def _remember(self, instance_id, signature):
-        with self._lock:
-            self._seen[instance_id] = (signature, self._clock() + self._seen_ttl)
-            self._seen.move_to_end(instance_id)
-            while len(self._seen) > self._seen_size:
-                self._seen.popitem(last=False)
+        self._seen.put(instance_id, signature)
 
     def _forget(self, instance_id):
-        with self._lock:
-            self._seen.pop(instance_id, None)
+        self._seen.pop(instance_id)

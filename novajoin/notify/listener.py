@@ -17,7 +17,6 @@ at ERROR and acked, and the reconciler removes what the message should have.
 With several replicas a message may be tried up to max_attempts on each, and a
 restart starts counting again: bounded either way.
 """
-import collections
 import logging
 import re
 import threading
@@ -26,6 +25,7 @@ import oslo_messaging
 from oslo_messaging import opts as messaging_opts
 
 from novajoin import metrics
+from novajoin.cache import BoundedMap
 from novajoin import openstack
 from novajoin.ipa import errors
 from novajoin.notify import handlers as handlers_mod
@@ -43,27 +43,6 @@ def is_transient(exc):
     return isinstance(exc, openstack.UpstreamError)
 
 
-class Attempts:
-    """Failed attempts per message id, bounded (oldest forgotten first)."""
-
-    def __init__(self, size=10000):
-        self._counts = collections.OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def failed(self, key):
-        with self._lock:
-            count = self._counts.pop(key, 0) + 1
-            self._counts[key] = count
-            while len(self._counts) > self._size:
-                self._counts.popitem(last=False)
-            return count
-
-    def forget(self, key):
-        with self._lock:
-            self._counts.pop(key, None)
-
-
 class Endpoint:
     """Receives ``info`` notifications and runs the matching handler."""
 
@@ -74,7 +53,8 @@ class Endpoint:
         self.backoff = backoff
         self.backoff_max = backoff_max
         self.stopping = stopping or threading.Event()
-        self.attempts = Attempts()
+        # failed attempts per message id, bounded (oldest forgotten first)
+        self.attempts = BoundedMap()
         pattern = '^(%s)$' % '|'.join(re.escape(e) for e in sorted(handlers.table))
         self.filter_rule = oslo_messaging.NotificationFilter(event_type=pattern)
 
@@ -84,7 +64,7 @@ class Endpoint:
             outcome = self.handlers.handle(event_type, payload)
         except Exception as exc:  # noqa: BLE001 - every failure is decided here
             return self._failed(key, event_type, payload, exc)
-        self.attempts.forget(key)
+        self.attempts.pop(key)
         metrics.NOTIFICATIONS.labels(event_type=event_type, outcome=outcome).inc()
         LOG.debug('%s from %s: %s', event_type, publisher_id, outcome)
         return HANDLED
@@ -92,7 +72,7 @@ class Endpoint:
     def _failed(self, key, event_type, payload, exc):
         what = '%s (%s)' % (event_type, _subject(payload))
         if not is_transient(exc):
-            self.attempts.forget(key)
+            self.attempts.pop(key)
             if isinstance(exc, (handlers_mod.BadPayload,
                                 handlers_mod.NotConfigured,
                                 errors.IPACommandError)):
@@ -104,9 +84,9 @@ class Endpoint:
             return HANDLED
         if self.stopping.is_set():
             return REQUEUE  # not an attempt: leave it to the next listener
-        attempt = self.attempts.failed(key)
+        attempt = self.attempts.update(key, lambda n: n + 1, 0)
         if attempt >= self.max_attempts:
-            self.attempts.forget(key)
+            self.attempts.pop(key)
             LOG.error('GAVE UP on %s after %d attempts: %s. The reconciler '
                       '(novajoin-reconcile) will remove what it should have.',
                       what, attempt, exc)

@@ -47,4 +47,27 @@ def test_bounded_size():
     cache = TTLCache(100, maxsize=10)
     for i in range(50):
         cache.get_or_load(i, lambda k: k)
-    assert len(cache._data) <= 10
+    assert len(cache._map) <= 10
+
+
+def test_bounded_map_forgets_the_least_recently_written():
+    from novajoin.cache import BoundedMap
+    m = BoundedMap(maxsize=3)
+    for key in 'abc':
+        m.put(key, key.upper())
+    m.put('a', 'A2')            # rewritten: now the newest
+    m.put('d', 'D')
+    assert 'b' not in m and [k in m for k in 'acd'] == [True] * 3
+    assert m.get('a') == 'A2' and len(m) == 3
+    assert m.pop('a') == 'A2' and m.pop('a', 'gone') == 'gone'
+
+
+def test_bounded_map_expiry_and_atomic_update():
+    from novajoin.cache import BoundedMap
+    clock = Clock()
+    m = BoundedMap(ttl=10, clock=clock)
+    assert m.update('k', lambda n: n + 1, 0) == 1
+    assert m.update('k', lambda n: n + 1, 0) == 2
+    clock.now = 11
+    assert 'k' not in m and m.get('k') is None
+    assert m.update('k', lambda n: n + 1, 0) == 1   # counting starts again
