@@ -5,16 +5,14 @@
 - ``Publisher``: an oslo.messaging Notifier on a given exchange, for neutron's
   messages (built as neutron's API layer builds them, tests/unit/notify/payloads);
 - ``NotifyProcess``: novajoin-notify as a child process, with its own join.conf;
-- ``TCPProxy``: a forwarder to the real IPA that the test can cut and restore,
+- ``ipa_proxy``: a forwarder to the real IPA that the test can cut and restore,
   to take IPA away from the listener without stopping the shared IPA peer;
 - ``delete_queues``: remove what a test declared on the broker.
 """
 import json
 import os
 import pathlib
-import socket
 import subprocess
-import threading
 import time
 
 import kombu
@@ -182,78 +180,9 @@ class NotifyProcess:
 
 # -- taking IPA away -----------------------------------------------------------------
 
-class TCPProxy:
-    """127.0.0.1:<port> -> the real IPA (127.0.0.1:443), that can be cut.
-
-    The client still connects as https://ipa.example.test (notify_launcher
-    maps that name's port 443 here), so TLS, the certificate check and IPA's
-    Referer check are all real.
-    """
-
-    def __init__(self, target=('127.0.0.1', 443)):
-        self.target = target
-        self.port = peers.free_port()
-        self._server = None
-        self._conns = []
-        self._lock = threading.Lock()
-
-    def up(self):
-        server = socket.socket()
-        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        server.bind(('127.0.0.1', self.port))
-        server.listen(64)
-        self._server = server
-        threading.Thread(target=self._accept, args=(server,), daemon=True).start()
-        return self
-
-    def down(self):
-        """Refuse new connections and cut the open ones."""
-        server, self._server = self._server, None
-        if server:
-            # close() alone leaves a socket blocked in accept() listening
-            try:
-                server.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            server.close()
-        with self._lock:
-            conns, self._conns = self._conns, []
-        for conn in conns:
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            conn.close()
-
-    def _accept(self, server):
-        while True:
-            try:
-                client, _ = server.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(self.target, timeout=5)
-            except OSError:
-                client.close()
-                continue
-            with self._lock:
-                self._conns += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pump(src, dst):
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for sock in (src, dst):
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+def ipa_proxy():
+    """A forwarder to the real IPA (127.0.0.1:443) that a test can cut and
+    restore. The client still connects as https://ipa.example.test
+    (notify_launcher maps that name's port 443 to the forwarder), so TLS, the
+    certificate check and IPA's Referer check are all real."""
+    return peers.TCPForwarder(('127.0.0.1', 443))

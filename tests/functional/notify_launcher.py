@@ -1,7 +1,7 @@
 """Run novajoin-notify, with IPA's address redirected when a test asks.
 
 With ``NJ_TEST_IPA_PORT`` set, connections to ipa.example.test:443 go to
-127.0.0.1:<port> (the test's TCPProxy) instead. Only the address changes: the
+127.0.0.1:<port> (the test's ipa_proxy) instead. Only the address changes: the
 URL, TLS server name, certificate check and Referer stay ipa.example.test, so
 everything novajoin does against IPA is what it does in production.
 """

@@ -9,6 +9,7 @@ import pathlib
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -113,6 +114,83 @@ class Process:
                 os.killpg(self.proc.pid, 9)
                 self.proc.wait()
         self._log.close()
+
+
+class TCPForwarder:
+    """127.0.0.1:``port`` relayed byte for byte to ``target``; ``down()``
+    refuses new connections and cuts the open ones, ``up()`` serves again.
+
+    Until the first ``up()`` the port is held bound but not listening, so a
+    client is refused, as by a service that has not started yet, and nobody
+    else can take the port meanwhile.
+    """
+
+    def __init__(self, target):
+        self.target = target
+        self._bound = socket.socket()
+        self._bound.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._bound.bind(('127.0.0.1', 0))
+        self.port = self._bound.getsockname()[1]
+        self._server = None
+        self._conns = []
+        self._lock = threading.Lock()
+
+    def up(self):
+        server, self._bound = self._bound, None
+        if server is None:
+            server = socket.socket()
+            server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            server.bind(('127.0.0.1', self.port))
+        server.listen(64)
+        self._server = server
+        threading.Thread(target=self._accept, args=(server,), daemon=True).start()
+        return self
+
+    def down(self):
+        """Refuse new connections and cut the open ones."""
+        server, self._server = self._server or self._bound, None
+        self._bound = None
+        if server:
+            # close() alone leaves a thread blocked in accept() listening
+            with contextlib.suppress(OSError):
+                server.shutdown(socket.SHUT_RDWR)
+            server.close()
+        with self._lock:
+            conns, self._conns = self._conns, []
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+            conn.close()
+
+    def _accept(self, server):
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            with self._lock:
+                self._conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        with contextlib.suppress(OSError):
+            dst.shutdown(socket.SHUT_WR)   # pass the end of the stream on
 
 
 def python():

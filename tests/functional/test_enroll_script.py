@@ -20,7 +20,6 @@ Needs: dash, shellcheck, curl, wget, mawk, gawk, the peers venv with
 keystone up (../shared/peers/up.sh) and the FreeIPA peer
 (../shared/ipa/up.sh).
 """
-import contextlib
 import json
 import os
 import pathlib
@@ -43,6 +42,7 @@ from novajoin.ipa import errors as ipa_errors
 from tests.functional.novajoin_server import IMAGE_ENROLL
 from tests.functional.novajoin_server import identity_conf
 from tests.functional.novajoin_server import start_server
+from tests.functional.peers import TCPForwarder
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / 'files' / 'novajoin-enroll.sh'
@@ -98,8 +98,8 @@ def free_port():
 
 
 def bound_socket():
-    """A port that refuses connections (bound, not listening) until a
-    Forwarder listens on it: no race with anyone else for the port."""
+    """A port that refuses connections (bound, not listening): no race with
+    anyone else for the port."""
     s = socket.socket()
     s.bind(('127.0.0.1', 0))
     return s
@@ -149,62 +149,6 @@ class Proc(object):
                 self.p.kill()
                 self.p.wait()
         self._out.close()
-
-
-class Forwarder(object):
-    """Relays TCP from an already bound socket to 127.0.0.1:port: a service
-    that 'comes up' on a port the script is already trying."""
-
-    def __init__(self, sock, port):
-        self.sock = sock
-        self.port = port
-        self.conns = []
-        self.stopping = False
-        sock.listen(16)
-        sock.settimeout(0.2)
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self):
-        while not self.stopping:
-            try:
-                down, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            down.settimeout(None)
-            try:
-                up = socket.create_connection(('127.0.0.1', self.port))
-            except OSError:
-                down.close()
-                continue
-            self.conns += [down, up]
-            for a, b in ((down, up), (up, down)):
-                threading.Thread(target=self._pump, args=(a, b),
-                                 daemon=True).start()
-
-    @staticmethod
-    def _pump(src, dst):
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                dst.sendall(data)
-        except OSError:
-            pass
-        with contextlib.suppress(OSError):
-            dst.shutdown(socket.SHUT_WR)
-
-    def close(self):
-        self.stopping = True
-        self.thread.join(5)
-        for c in self.conns:
-            with contextlib.suppress(OSError):
-                c.shutdown(socket.SHUT_RDWR)
-            c.close()
-        self.sock.close()
 
 
 class FakeHTTP(object):
@@ -674,23 +618,19 @@ def test_end_to_end_the_delivered_script_enrolls_the_host_in_ipa(
 
 
 def test_waits_for_the_metadata_service_to_come_up(guest, nova_ok):
-    sock = bound_socket()
-    url = 'http://127.0.0.1:%d/%s' % (sock.getsockname()[1], VD_REL)
+    fwd = TCPForwarder(('127.0.0.1', nova_ok.port))     # refuses until up()
+    url = 'http://127.0.0.1:%d/%s' % (fwd.port, VD_REL)
     proc = guest.start(NOVAJOIN_METADATA_URL=url)
-    fwd = None
     try:
         wait_for(lambda: 'attempt 2: cannot fetch %s' % url
                  in guest.stderr_so_far(), 15, 'two refused attempts')
-        fwd = Forwarder(sock, nova_ok.port)
+        fwd.up()
         r = guest.finish(proc)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        if fwd:
-            fwd.close()
-        else:
-            sock.close()
+        fwd.down()
     assert 'retrying in' in r.err
     # meta_data.json was tried first, beside vendor_data2.json
     assert 'cannot fetch %s' % url.replace('vendor_data2', 'meta_data') \
@@ -703,16 +643,15 @@ def test_retries_while_nova_serves_an_empty_join(guest, nova_api,
     # nova answers {"join": {}} while novajoin is down (restarting), then
     # novajoin's answer once it is up.
     target = urllib.parse.urlsplit(join_target_url)
-    late = bound_socket()
-    fwd = None
+    late = TCPForwarder(('127.0.0.1', target.port))    # refuses until up()
     try:
-        nova = nova_api('http://127.0.0.1:%d%s' % (late.getsockname()[1],
-                                                   target.path), vm.instance)
+        nova = nova_api('http://127.0.0.1:%d%s' % (late.port, target.path),
+                        vm.instance)
         proc = guest.start(NOVAJOIN_METADATA_URL=nova.vd_url)
         try:
             wait_for(lambda: '"join" in vendor_data2.json is empty'
                      in guest.stderr_so_far(), 20, 'an empty join from nova')
-            fwd = Forwarder(late, target.port)
+            late.up()
             r = guest.finish(proc)
             join = issued_join(nova)
         finally:
@@ -720,10 +659,7 @@ def test_retries_while_nova_serves_an_empty_join(guest, nova_api,
                 proc.kill()
                 proc.wait()
     finally:
-        if fwd:
-            fwd.close()
-        else:
-            late.close()
+        late.down()
     assert join['hostname'] == vm.fqdn
     assert_enrolled(guest, r, join)
 

@@ -267,7 +267,7 @@ def test_bad_payload_is_acked_and_the_next_message_handled(start_listener, bus,
 def test_ipa_outage_during_a_delete_is_retried(start_listener, bus, state,
                                                peers_env, unique):
     instance, fqdn = state.enroll('nj%s' % unique)
-    proxy = notify_env.TCPProxy().up()
+    proxy = notify_env.ipa_proxy().up()
     listener = start_listener(ipa_port=proxy.port)
     proxy.down()                                       # IPA unreachable
     emit(peers_env, bus, [delete_event(instance, fqdn)], 'versioned')
