@@ -120,19 +120,17 @@ class Enroller:
                              'allowed' % location[:64])
         otp = self.otps.otp(fqdn, req.instance_id)
 
-        new_host = (req, otp, hostclass, location, image)
+        # Known here, or services to link: read first, never write blind.
+        # Otherwise most fetches are first fetches: add at once, one round
+        # trip; if the host exists IPA refuses the add (DuplicateEntry) and
+        # changes nothing, and _create reads it so its owner is checked.
+        host = None
         if wanted_services or (req.instance_id, fqdn) in self._seen:
-            # Known here, or services to link: read first, never write blind.
             host = self._show(fqdn, deadline)
-            if host is None:
-                host = self._create(fqdn, self._host_attrs(*new_host),
-                                    wanted_services, deadline)
-        else:
-            # Most fetches for an unknown host are first fetches: one round
-            # trip. If it exists, IPA refuses the add (DuplicateEntry) and
-            # changes nothing; then we read it and check the owner.
-            host = self._create(fqdn, self._host_attrs(*new_host), None,
-                                deadline)
+        if host is None:
+            host = self._create(fqdn, self._host_attrs(req, otp, hostclass,
+                                                       location, image),
+                                wanted_services, deadline)
         if host is None:
             AUDIT.info('created IPA host %s for instance %s of project %s '
                        '(caller %s, services %d, subhosts %d)', fqdn,
