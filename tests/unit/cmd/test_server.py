@@ -11,6 +11,7 @@ import requests
 from novajoin.cmd import server
 from tests.functional.peers import Process
 from tests.functional.peers import free_port
+from tests.functional.peers import wait_for_http
 
 
 def exe():
@@ -29,12 +30,11 @@ def test_dev_mode_prints_a_working_curl_and_enrolls(tmp_path):
         assert 'DEVELOPMENT MODE -- not for production' in log
         assert 'AUTHENTICATION IS OFF' in log
         body = json.loads(re.search(r"-d '(\{.*\})'", log).group(1))
-        for _ in range(100):
-            try:
-                resp = requests.post('http://127.0.0.1:%d/v1/' % port, json=body, timeout=5)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+        try:   # the banner comes before the server listens
+            wait_for_http('http://127.0.0.1:%d/healthcheck' % port, 60, proc.proc)
+        except RuntimeError as exc:
+            raise AssertionError('%s\n%s' % (exc, proc.log()))
+        resp = requests.post('http://127.0.0.1:%d/v1/' % port, json=body, timeout=5)
         assert resp.status_code == 200
         answer = resp.json()
         assert answer['hostname'] == '%s.example.test' % body['hostname']
