@@ -43,7 +43,7 @@ def provision(admin, hostname, keytab, principal=None, user=None, server=None,
         password; otherwise ipa-getkeytab uses ``ccache`` or the caller's ticket.
     Returns a ``Report``; raises ``SetupError`` or ``errors.IPAError``.
     """
-    hostname = validation.check_fqdn(hostname.lower().rstrip('.'))
+    hostname = validation.check_fqdn(hostname)
     if krb5_config:
         os.environ['KRB5_CONFIG'] = krb5_config  # for the keytab check (gssapi)
     env = admin.call('env', 'realm', 'basedn')['result']

@@ -5,6 +5,12 @@ Every entry says which novajoin call needs it. The set was found by removing
 each candidate in turn on a real FreeIPA 4.12 and running every call
 novajoin-server and novajoin-notify make (tests/functional/test_ipa_setup.py
 runs those calls with nothing but this role).
+
+Rights on hosts reach only the hosts novajoin made (NOVAJOIN_HOSTS): IPA
+itself refuses novajoin's principal on an administrator's host or an IPA
+server. Services and DNS records carry nothing an ACI could tell novajoin's
+apart by, so those rights are not scoped (README, "What FreeIPA rights
+novajoin holds").
 """
 from novajoin.ipa import errors
 from novajoin.ipa_setup.errors import SetupError
@@ -24,41 +30,79 @@ DNS_LOCATION = 'cn=dns,%(basedn)s'
 # clears (A, AAAA, SSHFP -- a guest's ipa-client-install adds SSHFP).
 DNS_RECORD_ATTRS = ['arecord', 'aaaarecord', 'ptrrecord', 'sshfprecord']
 
+# Every host novajoin creates carries a description that starts with this
+# (novajoin.hosts.records: "novajoin: instance=...", "novajoin: subhost ...").
+# The role can set a description only when it adds a host, never change one
+# (it holds no write on description), so the filter below tells the hosts
+# novajoin made from those an administrator made, IPA servers included, and
+# novajoin cannot move a host from one side to the other. IPA ANDs it with
+# its own (objectclass=ipahost) for type=host; permission_add/_mod take it,
+# and permission_show reports it, as ``extratargetfilter``.
+NOVAJOIN_HOSTS = '(description=novajoin:*)'
+NO_FILTER = ()
+
 # name -> (permission_add options, why). %(basedn)s is filled in from IPA.
+# Every entry states its ``extratargetfilter`` (NO_FILTER: none), so that a
+# re-run puts a missing filter back and takes away one added by hand: the
+# permissions are novajoin's by name, and what they allow is what is
+# written here.
 CUSTOM_PERMISSIONS = {
+    'Novajoin - Add Hosts': (
+        {'type': 'host', 'ipapermright': ['add'],
+         'extratargetfilter': [NOVAJOIN_HOSTS]},
+        'host_add (instance hosts with OTP, userclass and description, and '
+        'service subhosts), only with a "novajoin:" description: everything '
+        'novajoin creates is then something it may later manage and remove, '
+        'never a host it cannot clean up. Replaces System: Add Hosts'),
+    'Novajoin - Remove Hosts': (
+        {'type': 'host', 'ipapermright': ['delete'],
+         'extratargetfilter': [NOVAJOIN_HOSTS]},
+        'host_del (instance deleted, failed enrollment rolled back, leaks '
+        'reconciled) of novajoin\'s hosts only: IPA refuses to delete an '
+        'administrator\'s host, so novajoin cannot delete one and add it '
+        'again as its own. Replaces System: Remove Hosts'),
+    'Novajoin - Manage Host Enrollment Password': (
+        {'type': 'host', 'ipapermright': ['write'], 'attrs': ['userpassword'],
+         'extratargetfilter': [NOVAJOIN_HOSTS]},
+        'host_mod userpassword (the OTP again on a host with neither keys nor '
+        'password) of novajoin\'s hosts only: an OTP on an administrator\'s '
+        'host that is not enrolled yet would let whoever holds it enroll as '
+        'that host. Replaces System: Manage Host Enrollment Password'),
     'Novajoin - Modify Host managedBy': (
-        {'type': 'host', 'ipapermright': ['write'], 'attrs': ['managedby']},
+        {'type': 'host', 'ipapermright': ['write'], 'attrs': ['managedby'],
+         'extratargetfilter': [NOVAJOIN_HOSTS]},
         'host_add_managedby / host_remove_managedby: an instance host manages '
-        'its service subhosts; no built-in permission writes host managedBy'),
+        'its service subhosts; no built-in permission writes host managedBy. '
+        'Only on novajoin\'s hosts: a host in another host\'s managedBy may '
+        'fetch its keytab and certificates, so on any other host (an IPA '
+        'server, an administrator\'s) this would hand out its identity'),
     'Novajoin - Modify Service managedBy': (
-        {'type': 'service', 'ipapermright': ['write'], 'attrs': ['managedby']},
+        # Not scoped: a service entry has no description or other free-text
+        # attribute (ipaService, krbPrincipalAux, pkiUser), and an ACI
+        # filter cannot look at the service's host.
+        {'type': 'service', 'ipapermright': ['write'], 'attrs': ['managedby'],
+         'extratargetfilter': NO_FILTER},
         'service_add_host / service_remove_host: the instance host manages '
         'services on its subhosts'),
     'Novajoin - Add DNS Records': (
         {'ipapermright': ['add'], 'ipapermlocation': DNS_LOCATION,
-         'ipapermtarget': DNS_RECORDS_TARGET},
+         'ipapermtarget': DNS_RECORDS_TARGET, 'extratargetfilter': NO_FILTER},
         'dnsrecord_add of a new name (floating-IP A and PTR records)'),
     'Novajoin - Update DNS Records': (
         {'ipapermright': ['write'], 'ipapermlocation': DNS_LOCATION,
-         'ipapermtarget': DNS_RECORDS_TARGET, 'attrs': DNS_RECORD_ATTRS},
+         'ipapermtarget': DNS_RECORDS_TARGET, 'attrs': DNS_RECORD_ATTRS,
+         'extratargetfilter': NO_FILTER},
         'dnsrecord_add/_del of a value on an existing name; host_del updatedns '
         'clears A, AAAA and SSHFP'),
     'Novajoin - Remove DNS Records': (
         {'ipapermright': ['delete'], 'ipapermlocation': DNS_LOCATION,
-         'ipapermtarget': DNS_RECORDS_TARGET},
+         'ipapermtarget': DNS_RECORDS_TARGET, 'extratargetfilter': NO_FILTER},
         'dnsrecord_del / host_del updatedns of a name\'s last record removes '
         'the entry'),
 }
 
 # Built-in permissions used as they are: name -> why.
 BUILTIN_PERMISSIONS = {
-    'System: Add Hosts': 'host_add (instance hosts with OTP, userclass, '
-                         'description, and service subhosts)',
-    'System: Remove Hosts': 'host_del (instance deleted, failed enrollment '
-                            'rolled back, leaks reconciled)',
-    'System: Manage Host Enrollment Password':
-        'host_mod userpassword: the OTP again on a host with neither keys '
-        'nor password',
     'System: Add Services': 'service_add (ipa_services metadata)',
     'System: Remove Services': 'service_del, and host_del, which removes the '
                                'host\'s services first',

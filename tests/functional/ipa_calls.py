@@ -5,6 +5,7 @@ Run with the client under test (e.g. nothing but novajoin's keytab); raises
 """
 import subprocess
 
+from novajoin.hosts import records
 from novajoin.ipa import errors
 from novajoin.ipa.results import failed_members
 
@@ -64,13 +65,15 @@ class Scenario:
         self.expect_not_found('host_show (new)', 'host_show', self.host, all=True)
         self.step('host_add', 'host_add', self.host, force=True,
                   userpassword='Otp-%s' % self.short, userclass='njclass',
-                  description='novajoin test', nsosversion='debian 12',
-                  nshostlocation='rack 1')
+                  description=records.owner_record('ipa-calls', 'ipa-calls-project',
+                                                   'default'),
+                  nsosversion='debian 12', nshostlocation='rack 1')
         self.step('host_show', 'host_show', self.host, all=True)
         self.step('host_mod userpassword', 'host_mod', self.host,
                   userpassword='Otp2-%s' % self.short)
+        subhost_record = records.subhost_record('ipa-calls-project', 'default')
         calls = [('host_add', [self.subhost], {'force': True,
-                                               'description': 'novajoin subhost'}),
+                                               'description': subhost_record}),
                  ('service_add', [http], {'force': True}),
                  ('service_add', [sub_http], {'force': True}),
                  ('service_add_host', [sub_http], {'host': [self.host]}),

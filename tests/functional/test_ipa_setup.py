@@ -14,13 +14,17 @@ import pytest
 
 from novajoin import join
 from novajoin import otp
+from novajoin.hosts import dns
+from novajoin.hosts import records
+from novajoin.hosts import services
+from novajoin.hosts import store
 from novajoin.ipa import IPAClient
 from novajoin.ipa import errors
 from novajoin.ipa.auth import KerberosAuth
 from novajoin.ipa_setup import PRIVILEGE, ROLE
 from novajoin.ipa_setup import provision
-from novajoin.notify import dns
-from novajoin.notify import hosts
+from novajoin.ipa_setup import rbac
+from novajoin.ipa_setup.provision import Report
 from novajoin.validation import VendordataRequest
 from tests.functional.ipa_calls import FORWARD_ZONE, Scenario
 
@@ -100,15 +104,18 @@ def test_provision_converges_after_drift(ipa_env, ipa_admin, controller, unique)
     try:
         principal = run().principal
         assert not run().changed
+        # A keytab right, and the unscoped built-in an older set-up granted.
         ipa_admin.call('privilege_add_permission', names['privilege'],
-                       permission=['System: Manage Host Keytab'])
+                       permission=['System: Manage Host Keytab',
+                                   'System: Remove Hosts'])
         ipa_admin.call('role_remove_member', names['role'], service=[principal])
         nova = _keytab_client(ipa_env, {'keytab': keytab, 'principal': principal})
         with pytest.raises(errors.ACIError):
             nova.call('host_add', 'njx-%s' % hostname, force=True, userpassword='x')
 
         report = run()
-        assert any('removed System: Manage Host Keytab' in c for c in report.changes)
+        assert any('removed System: Manage Host Keytab, System: Remove Hosts'
+                   in c for c in report.changes), report.changes
         assert any('added member %s' % principal in c for c in report.changes)
         assert not run().changed
     finally:
@@ -136,15 +143,18 @@ def test_server_and_notify_code_with_the_keytab_alone(
         ipa_env, ipa_admin, novajoin_identity, unique):
     """The real Enroller creates a host with services; notify's Hosts removes it."""
     nova = _keytab_client(ipa_env, novajoin_identity)
-    enroller = join.Enroller(nova, otp.OTPSource('functional-secret-' * 3),
-                             join.IPAIdentity(nova), servers=[ipa_env['IPA_SERVER']])
+    enroller = join.Enroller(
+        nova, otp.OTPSource('functional-secret-' * 3), join.IPAIdentity(nova),
+        servers=[ipa_env['IPA_SERVER']],
+        service_rules=services.ServiceRules(['p%s' % unique],
+                                            ipa_servers=[ipa_env['IPA_SERVER']]))
     short = 'njsrv-%s' % unique
     fqdn = '%s.%s' % (short, ipa_env['IPA_DOMAIN'])
     req = VendordataRequest(
         project_id='p%s' % unique, instance_id=str(uuid.uuid4()), image_id=None,
         hostname=short, boot_roles=[],
         metadata={'ipa_enroll': 'true', 'ipa_hostclass': 'webservers',
-                  'compact_service_http': '["internalapi"]'})
+                  'compact_service_HTTP': '["internalapi"]'})
     try:
         answer = enroller.handle(req)
         assert answer['hostname'] == fqdn and answer['ipaotp']
@@ -153,7 +163,7 @@ def test_server_and_notify_code_with_the_keytab_alone(
         service = ipa_admin.call('service_show', 'HTTP/' + subhost)['result']
         assert fqdn in service['managedby_host']
 
-        hosts.Hosts(nova, dns.Zones(nova)).remove(fqdn)
+        store.Hosts(nova, dns.Zones(nova), records.Cloud('default')).remove(fqdn)
         for method, name in (('host_show', fqdn), ('host_show', subhost),
                              ('service_show', 'HTTP/' + subhost)):
             with pytest.raises(errors.NotFound):
@@ -181,3 +191,152 @@ def test_calls_outside_the_role_are_refused(ipa_env, novajoin_identity, unique):
     assert result['completed'] == 0
     result = nova.call('group_add_member', 'admins', user=['admin'])
     assert 'Insufficient access' in str(result['failed'])
+
+
+def _remove(ipa_admin, *names):
+    for name in names:
+        try:
+            ipa_admin.call('host_del', name)
+        except errors.NotFound:
+            pass
+
+
+def _refused(result):
+    """The member refusals IPA reports inside a *_add_member-style result."""
+    return result['completed'] == 0 and 'Insufficient access' in str(result['failed'])
+
+
+def test_host_rights_reach_only_novajoin_hosts(ipa_env, ipa_admin,
+                                               novajoin_identity, unique):
+    """managedBy, OTP and delete on a host an administrator made (or an IPA
+    server) are refused by IPA itself; on novajoin's own hosts they work."""
+    nova = _keytab_client(ipa_env, novajoin_identity)
+    domain = ipa_env['IPA_DOMAIN']
+    theirs = 'njadm-%s.%s' % (unique, domain)
+    instance = 'njown-%s.%s' % (unique, domain)
+    subhost = 'njown-%s.internalapi.%s' % (unique, domain)
+    try:
+        ipa_admin.call('host_add', theirs, force=True,
+                       description='made by an administrator')
+        nova.call('host_add', instance, force=True, userpassword='Otp-' + unique,
+                  description=records.owner_record(str(uuid.uuid4()),
+                                                   'p' + unique, 'default'))
+        nova.call('host_add', subhost, force=True,
+                  description=records.subhost_record('p' + unique, 'default'))
+
+        # managedBy: whoever is in it may fetch the host's keytab.
+        result = nova.call('host_add_managedby', subhost, host=[instance])
+        assert result['completed'] == 1, result['failed']
+        for victim in (theirs, ipa_env['IPA_SERVER']):
+            result = nova.call('host_add_managedby', victim, host=[instance])
+            assert _refused(result), result
+            shown = ipa_admin.call('host_show', victim)['result']
+            assert instance not in shown.get('managedby_host', [])
+
+        # The filter holds because novajoin cannot relabel a host.
+        for host in (theirs, instance):
+            with pytest.raises(errors.ACIError):
+                nova.call('host_mod', host, description='novajoin: subhost')
+
+        # An OTP on a host that is not enrolled yet lets its holder enroll.
+        nova.call('host_mod', instance, userpassword='Otp2-' + unique)
+        with pytest.raises(errors.ACIError):
+            nova.call('host_mod', theirs, userpassword='Otp-' + unique)
+
+        # Creating: only hosts that carry novajoin's record.
+        with pytest.raises(errors.ACIError):
+            nova.call('host_add', 'njbare-%s.%s' % (unique, domain), force=True,
+                      description='novajoin test')
+
+        # Deleting: the administrator's host stays.
+        with pytest.raises(errors.ACIError):
+            nova.call('host_del', theirs)
+        assert ipa_admin.call('host_show', theirs)['result']
+        nova.call('host_del', subhost)
+        nova.call('host_del', instance)
+    finally:
+        _remove(ipa_admin, theirs, instance, subhost,
+                'njbare-%s.%s' % (unique, domain))
+
+
+def test_host_del_of_a_novajoin_host_still_cleans_up(ipa_env, ipa_admin,
+                                                     novajoin_identity, unique,
+                                                     tmp_path):
+    """The scoped delete permission is all host_del needs: the enrolled
+    host's services and its A/PTR records go with it (updatedns)."""
+    nova = _keytab_client(ipa_env, novajoin_identity)
+    short = 'njdel-%s' % unique
+    fqdn = '%s.%s' % (short, ipa_env['IPA_DOMAIN'])
+    octet = str(2 + int(unique[:4], 16) % 250)
+    reverse = '2.0.192.in-addr.arpa.'
+    try:
+        nova.call('host_add', fqdn, force=True, userpassword='Otp-' + unique,
+                  description=records.owner_record(str(uuid.uuid4()),
+                                                   'p' + unique, 'default'))
+        nova.call('service_add', 'HTTP/' + fqdn, force=True)
+        nova.call('dnsrecord_add', ipa_env['IPA_FORWARD_ZONE'], short,
+                  arecord=['192.0.2.' + octet])
+        nova.call('dnsrecord_add', reverse, octet, ptrrecord=[fqdn + '.'])
+        proc = subprocess.run(
+            [ipa_env['IPA_JOIN'], '-s', ipa_env['IPA_SERVER'], '-h', fqdn,
+             '-w', 'Otp-' + unique, '-k', str(tmp_path / 'host.keytab')],
+            capture_output=True, text=True, timeout=60,
+            env={'PATH': '/usr/bin:/bin', 'KRB5_CONFIG': ipa_env['IPA_KRB5_CONFIG']})
+        assert proc.returncode == 0, proc.stderr
+
+        nova.call('host_del', fqdn, updatedns=True)
+        for method, args in (('host_show', [fqdn]),
+                             ('service_show', ['HTTP/' + fqdn]),
+                             ('dnsrecord_show', [ipa_env['IPA_FORWARD_ZONE'], short]),
+                             ('dnsrecord_show', [reverse, octet])):
+            with pytest.raises(errors.NotFound):
+                ipa_admin.call(method, *args)
+    finally:
+        _remove(ipa_admin, fqdn)
+        for zone, name in ((ipa_env['IPA_FORWARD_ZONE'], short), (reverse, octet)):
+            try:
+                ipa_admin.call('dnsrecord_del', zone, name, del_all=True)
+            except errors.NotFound:
+                pass
+
+
+def test_permission_set_up_before_the_scoping_gets_its_filter(
+        ipa_env, ipa_admin, unique):
+    """Drift repair on the real IPA: a managedBy permission as an older
+    set-up made it (no filter) is given the filter, once; one with a filter
+    added by hand loses it. Permissions of this test's own names, so that
+    the shared ones other sessions use never widen."""
+    basedn = ipa_admin.call('env', 'basedn')['result']['basedn']
+    host_name = 'Novajoin - Modify Host managedBy test %s' % unique
+    service_name = 'Novajoin - Modify Service managedBy test %s' % unique
+    host_spec = rbac.CUSTOM_PERMISSIONS['Novajoin - Modify Host managedBy'][0]
+    service_spec = rbac.CUSTOM_PERMISSIONS['Novajoin - Modify Service managedBy'][0]
+    try:
+        ipa_admin.call('permission_add', host_name, type='host',
+                       ipapermright=['write'], attrs=['managedby'])
+        ipa_admin.call('permission_add', service_name, type='service',
+                       ipapermright=['write'], attrs=['managedby'],
+                       extratargetfilter=['(krbprincipalname=HTTP/*)'])
+
+        def converge():
+            report = Report()
+            conv = rbac.Converger(ipa_admin, report)
+            conv.permission(host_name, host_spec, basedn)
+            conv.permission(service_name, service_spec, basedn)
+            return report
+
+        assert converge().changes == [
+            'corrected permission %r (extratargetfilter)' % host_name,
+            'corrected permission %r (extratargetfilter)' % service_name]
+        shown = ipa_admin.call('permission_show', host_name, all=True)['result']
+        assert sorted(shown['ipapermtargetfilter']) == [
+            '(description=novajoin:*)', '(objectclass=ipahost)']
+        shown = ipa_admin.call('permission_show', service_name, all=True)['result']
+        assert shown['ipapermtargetfilter'] == ['(objectclass=ipaservice)']
+        assert not converge().changed
+    finally:
+        for name in (host_name, service_name):
+            try:
+                ipa_admin.call('permission_del', name)
+            except errors.NotFound:
+                pass

@@ -39,7 +39,11 @@ def _shown_permission(options):
     shown = {}
     for key, value in options.items():
         value = value % {'basedn': BASEDN} if isinstance(value, str) else value
-        shown[key] = value if isinstance(value, list) else [value]
+        if isinstance(value, (list, tuple)):
+            if value:  # IPA leaves out what is empty
+                shown[key] = list(value)
+        else:
+            shown[key] = [value]
     return shown
 
 
@@ -101,6 +105,86 @@ def test_drifted_permission_is_corrected_in_what_differs_only():
                            {'attrs': rbac.DNS_RECORD_ATTRS})]
     assert report.changes == ["corrected permission 'Novajoin - Update DNS "
                               "Records' (attrs)"]
+
+
+HOST_PERMISSIONS = ['Novajoin - Add Hosts', 'Novajoin - Remove Hosts',
+                    'Novajoin - Manage Host Enrollment Password',
+                    'Novajoin - Modify Host managedBy']
+
+
+def test_host_permissions_only_reach_novajoin_hosts():
+    for name in HOST_PERMISSIONS:
+        options = rbac.CUSTOM_PERMISSIONS[name][0]
+        assert options['type'] == 'host'
+        assert options['extratargetfilter'] == ['(description=novajoin:*)'], name
+    # The built-ins they replace reach every host, IPA servers included.
+    names = rbac.permission_names(ca_enabled=True)
+    for builtin in ('System: Add Hosts', 'System: Remove Hosts',
+                    'System: Manage Host Enrollment Password'):
+        assert builtin not in names
+    # The filter means something only while novajoin cannot rewrite a
+    # host's description: no permission of the role may write it.
+    for name, (options, _) in rbac.CUSTOM_PERMISSIONS.items():
+        assert 'description' not in options.get('attrs', []), name
+
+
+def test_fresh_ipa_gets_the_host_filters():
+    ipa = ScriptedIPA()
+    _converge(ipa)
+    added = {w[1][0]: w[2] for w in ipa.writes if w[0] == 'permission_add'}
+    assert added['Novajoin - Modify Host managedBy'] == {
+        'type': 'host', 'ipapermright': ['write'], 'attrs': ['managedby'],
+        'extratargetfilter': ['(description=novajoin:*)']}
+    assert list(added['Novajoin - Modify Service managedBy'][
+        'extratargetfilter']) == []
+
+
+def test_permission_without_its_filter_gets_it():
+    """A deployment set up before the scoping: only the filter is written."""
+    objects = _converged()
+    del objects[('permission', 'Novajoin - Modify Host managedBy')][
+        'extratargetfilter']
+    ipa = ScriptedIPA(objects)
+    report = _converge(ipa)
+    assert ipa.writes == [('permission_mod', ('Novajoin - Modify Host managedBy',),
+                           {'extratargetfilter': ['(description=novajoin:*)']})]
+    assert report.changes == ["corrected permission 'Novajoin - Modify Host "
+                              "managedBy' (extratargetfilter)"]
+
+
+def test_filter_added_by_hand_is_taken_away():
+    objects = _converged()
+    objects[('permission', 'Novajoin - Modify Service managedBy')][
+        'extratargetfilter'] = ['(krbprincipalname=HTTP/*)']
+    objects[('permission', 'Novajoin - Remove Hosts')]['extratargetfilter'] = [
+        '(description=*)']
+    ipa = ScriptedIPA(objects)
+    _converge(ipa)
+    mods = {w[1][0]: w[2] for w in ipa.writes}
+    assert list(mods.pop('Novajoin - Modify Service managedBy')[
+        'extratargetfilter']) == []
+    assert mods == {'Novajoin - Remove Hosts': {
+        'extratargetfilter': ['(description=novajoin:*)']}}
+
+
+def test_old_deployment_loses_the_unscoped_builtins():
+    """The built-ins the scoped permissions replace leave the privilege only
+    after the replacements are in it (no moment without host_add)."""
+    objects = _converged()
+    old = ['System: Add Hosts', 'System: Remove Hosts',
+           'System: Manage Host Enrollment Password']
+    shown = objects[('privilege', rbac.PRIVILEGE)]
+    shown['memberof_permission'] = [p for p in shown['memberof_permission']
+                                    if p not in HOST_PERMISSIONS[:3]] + old
+    ipa = ScriptedIPA(objects)
+    _converge(ipa)
+    assert ipa.writes == [
+        ('privilege_add_permission', (rbac.PRIVILEGE,),
+         {'permission': HOST_PERMISSIONS[:3]}),
+        ('privilege_remove_permission', (rbac.PRIVILEGE,),
+         {'permission': ['System: Add Hosts',
+                         'System: Manage Host Enrollment Password',
+                         'System: Remove Hosts']})]
 
 
 def test_extra_permissions_and_privileges_are_removed_members_kept():
