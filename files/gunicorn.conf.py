@@ -2,9 +2,10 @@
 
 Installed as /etc/novajoin/gunicorn.conf.py; novajoin-server.service runs
 ``gunicorn --config /etc/novajoin/gunicorn.conf.py``. Address, workers,
-threads and timeout come from join.conf [api] (the file novajoin.wsgi reads,
-$NOVAJOIN_CONFIG_FILE or /etc/novajoin/join.conf), so they are set in one
-place for this unit and for ``novajoin-server`` run by hand.
+threads, timeout and TLS (cert_file, key_file) come from join.conf [api] (the
+file novajoin.wsgi reads, $NOVAJOIN_CONFIG_FILE or /etc/novajoin/join.conf),
+so they are set in one place for this unit and for ``novajoin-server`` run by
+hand. A half-set or unreadable certificate/key pair stops gunicorn at start.
 """
 
 
@@ -27,13 +28,15 @@ def _api_options():
     # app itself is built in each worker, after the fork.
     from novajoin import config
     from novajoin.api.app import build_enroller
+    from novajoin.conf import api
     conf = config.load(prog='novajoin-gunicorn', setup_logging=False)
+    tls = api.tls_files(conf)
     build_enroller(conf)
-    return conf.api
+    return conf.api, tls, api.transport_notice(conf, tls)
 
 
 _reset_prometheus_dir()
-_api = _api_options()
+_api, _tls, _notice = _api_options()
 
 wsgi_app = 'novajoin.wsgi:application'
 bind = ['[%s]:%d' % (_api.bind_host, _api.bind_port) if ':' in _api.bind_host
@@ -52,6 +55,15 @@ errorlog = '-'
 # gunicorn >= 27 opens a control socket (gunicornc) by default; novajoin does
 # not use it and it would be one more local endpoint to protect.
 control_socket_disable = True
+if _tls:
+    # HTTPS on every bind: OTPs and nova's token never cross in clear.
+    certfile, keyfile = _tls
+
+
+def when_ready(server):
+    # In gunicorn's own log (journald), once, whether TLS is on: plain HTTP
+    # is a warning an operator must see.
+    server.log.log(*_notice)
 
 
 def child_exit(server, worker):

@@ -3,12 +3,20 @@
 Writes join.conf (creating it if needed) and adds what novajoin needs to
 nova.conf and neutron.conf, keeping their comments and other options.
 ``--dry-run`` prints the diff instead (secrets masked). Idempotent.
+
+nova's vendordata target follows join.conf: ``https://FQDN:PORT/v1/`` when
+[api] cert_file and key_file are set (``--cert-file``/``--key-file``), with
+``--ca-file`` as nova's [api] vendordata_dynamic_ssl_certfile; plain
+``http://`` otherwise. A configuration novajoin-server would refuse (only
+one of cert/key, or a CA file for an http target) is refused here, before
+any file is written.
 """
 import argparse
 import os
 import socket
 import sys
 
+from novajoin import validation
 from novajoin.install import files
 from novajoin.install import settings
 from novajoin.install.ini import IniDocument
@@ -38,6 +46,14 @@ def parser():
                    % settings.DEFAULT_PORT)
     g.add_argument('--cloud-config', help='vendordata_jsonfile_path (default: %s)'
                    % settings.CLOUD_CONFIG)
+    g = p.add_argument_group(
+        'TLS (nova\'s target is https:// when join.conf has [api] cert_file '
+        'and key_file)')
+    g.add_argument('--cert-file', help='[api] cert_file: PEM certificate '
+                   'novajoin-server serves; it must name --hostname')
+    g.add_argument('--key-file', help='[api] key_file: its unencrypted PEM key')
+    g.add_argument('--ca-file', help='the CA bundle that signed the certificate: '
+                   'nova.conf [api] vendordata_dynamic_ssl_certfile')
     g = p.add_argument_group('IPA (defaults: /etc/ipa/default.conf)')
     g.add_argument('--ipa-server', dest='ipa_servers',
                    help='IPA servers, comma-separated')
@@ -97,7 +113,7 @@ def run(args, out=sys.stdout):
     if args.password_file:
         with open(args.password_file) as f:
             args.password = f.readline().rstrip('\n')
-    fqdn = args.hostname.lower().rstrip('.')
+    fqdn = validation.check_fqdn(args.hostname, '--hostname')
     notes, plans, copied = [], [], 0
 
     nova = None
@@ -116,10 +132,12 @@ def run(args, out=sys.stdout):
     plans.append((args.join_conf, join_text, new_join, 'novajoin'))
 
     port = args.port or int(join.get('api', 'bind_port') or settings.DEFAULT_PORT)
+    # Checked even without nova: a half-set TLS pair is refused before
+    # anything is written.
+    url = settings.vendordata_url(join, fqdn, port)
     if nova is not None:
         nova_text = nova.text()
-        notes += settings.configure_nova(nova, args,
-                                         'http://%s:%d/v1/' % (fqdn, port))
+        notes += settings.configure_nova(nova, args, url)
         plans.append((args.nova_conf, nova_text, nova.text(), None))
         more, copied = _cloud_config(nova.get('api', 'vendordata_jsonfile_path'),
                                      args.dry_run, out)

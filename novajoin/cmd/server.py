@@ -1,4 +1,10 @@
-"""novajoin-server: the vendordata API under gunicorn (or ``--dev``)."""
+"""novajoin-server: the vendordata API under gunicorn (or ``--dev``).
+
+A config gunicorn cannot serve, or the enroller cannot be built from (bad
+OTP secret, no IPA server, half-set or unreadable [api] cert_file/key_file),
+stops it at start with exit status 2. With [api] cert_file and key_file it
+serves HTTPS only; without them it serves plain HTTP and says so loudly.
+"""
 import logging
 import sys
 
@@ -16,7 +22,7 @@ CLI_OPTS = [
 ]
 
 
-def _gunicorn(conf):
+def _gunicorn(conf, tls=None):
     from gunicorn.app.base import BaseApplication
 
     from novajoin.api import create_app
@@ -30,6 +36,10 @@ def _gunicorn(conf):
                 'worker_class': 'gthread', 'timeout': conf.api.timeout,
                 'accesslog': '-', 'control_socket_disable': True,
             }
+            if tls:
+                # Every socket of this server is TLS: there is no plain
+                # listener next to it that an OTP could leak through.
+                options['certfile'], options['keyfile'] = tls
             for key, value in options.items():
                 if key in self.cfg.settings:
                     self.cfg.set(key, value)
@@ -51,12 +61,15 @@ def main(argv=None):
         return 0
     try:
         from novajoin.api.app import build_enroller
+        from novajoin.conf import api as api_conf
+        tls = api_conf.tls_files(conf)
         build_enroller(conf)  # fail now, not on the first request
     except ValueError as exc:
         LOG.error('cannot start: %s', exc)
         print('novajoin-server: %s' % exc, file=sys.stderr)
         return 2
-    _gunicorn(conf).run()
+    LOG.log(*api_conf.transport_notice(conf, tls, conf.port))
+    _gunicorn(conf, tls).run()
     return 0
 
 

@@ -5,6 +5,7 @@ Options the operator passed are set; anything else only fills a gap, so a
 second run, or a run after hand edits, changes nothing.
 """
 import configparser
+import os
 import secrets
 
 from novajoin.install.ini import split_list
@@ -92,6 +93,13 @@ def configure_join(doc, args, nova, fqdn):
     want(doc, 'join', 'domain', args.domain)
 
     want(doc, 'api', 'bind_port', _str(args.port), str(DEFAULT_PORT))
+    # TLS: absolute paths, since novajoin-server does not run from here.
+    for key in ('cert_file', 'key_file'):
+        path = getattr(args, key, None)
+        want(doc, 'api', key, os.path.abspath(path) if path else None)
+        if path and not os.path.exists(path):
+            notes.append('%s does not exist (yet): novajoin-server refuses to '
+                         'start without its [api] %s' % (path, key))
 
     # Defaults from /etc/ipa/default.conf when this machine is an IPA client.
     want(doc, 'ipa', 'servers', args.ipa_servers, ipa_client_setting('server'))
@@ -120,8 +128,30 @@ def configure_join(doc, args, nova, fqdn):
     return notes
 
 
+def vendordata_url(join, fqdn, port):
+    """nova's target for novajoin-server as join.conf [api] has it served.
+
+    https exactly when join.conf has both cert_file and key_file: the
+    scheme nova uses must be the one the server speaks. Only one of them is
+    a ValueError, as novajoin-server would refuse it at start.
+    """
+    cert, key = join.get('api', 'cert_file'), join.get('api', 'key_file')
+    if bool(cert) != bool(key):
+        raise ValueError('[api] cert_file and key_file must be set together '
+                         '(only %s is): pass --cert-file and --key-file'
+                         % ('cert_file' if cert else 'key_file'))
+    return '%s://%s:%d/v1/' % ('https' if cert else 'http', fqdn, port)
+
+
 def configure_nova(doc, args, url):
     notes = []
+    ca_file = getattr(args, 'ca_file', None)
+    if ca_file and not url.startswith('https://'):
+        # nova verifies nothing on http: the option would look like TLS
+        # and be none.
+        raise ValueError('--ca-file is for an https target: novajoin-server '
+                         'has no [api] cert_file/key_file (pass --cert-file '
+                         'and --key-file)')
     merge_list(doc, 'api', 'vendordata_providers', ['StaticJSON', 'DynamicJSON'])
     merge_list(doc, 'api', 'vendordata_dynamic_targets',
                ['%s@%s' % (TARGET_NAME, url)],
@@ -131,6 +161,18 @@ def configure_nova(doc, args, url):
     if doc.set('api', 'vendordata_jsonfile_path', cloud_config) and old:
         notes.append('nova.conf [api] vendordata_jsonfile_path was %s; now %s'
                      % (old, cloud_config))
+    if url.startswith('https://'):
+        # nova verifies an https target against this CA bundle, else against
+        # the system CAs (nova.api.metadata.vendordata_dynamic).
+        want(doc, 'api', 'vendordata_dynamic_ssl_certfile',
+             os.path.abspath(ca_file) if ca_file else None)
+        if not doc.get('api', 'vendordata_dynamic_ssl_certfile'):
+            notes.append('nova verifies novajoin\'s certificate against the '
+                         'system CAs: pass --ca-file (nova.conf [api] '
+                         'vendordata_dynamic_ssl_certfile) if a private CA '
+                         'signed it')
+        notes.append('novajoin\'s certificate must name %s (nova checks the '
+                     'name in %s)' % (url.split('/')[2].rsplit(':', 1)[0], url))
 
     # nova's own token for the vendordata call (novajoin's policy expects it).
     ident = identity(args, doc)

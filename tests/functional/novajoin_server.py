@@ -2,15 +2,20 @@
 
 - a glance stand-in registered in the real keystone's catalog (the image
   properties are the boundary novajoin reads; glance itself is not a peer),
-- join.conf for the real peers, and novajoin-server under gunicorn.
+- join.conf for the real peers, and novajoin-server under gunicorn, over
+  plain HTTP or, with ``tls=make_tls(dir)``, over HTTPS with a throwaway CA.
 """
 import json
 import os
+import subprocess
 import sys
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler
 from http.server import ThreadingHTTPServer
+
+import requests
 
 from tests.functional import peers
 
@@ -76,13 +81,50 @@ class Glance:
         self._server.shutdown()
 
 
-def write_conf(path, ipa_env, peers_env, identity, port, **join_opts):
+def make_tls(directory, names=('IP:127.0.0.1', 'DNS:localhost')):
+    """A throwaway CA and a server certificate for ``names``, signed by it.
+
+    openssl CLI (the ``cryptography`` package is not a dependency). Returns
+    {'ca', 'cert', 'key'}: PEM paths in ``directory``; the CA's own key is
+    deleted, so nothing else can ever be signed with it.
+    """
+    directory = str(directory)
+    ca, ca_key = os.path.join(directory, 'ca.pem'), os.path.join(directory, 'ca.key')
+    cert, key = os.path.join(directory, 'server.pem'), os.path.join(directory, 'server.key')
+    csr, ext = os.path.join(directory, 'server.csr'), os.path.join(directory, 'server.ext')
+
+    def openssl(*args):
+        out = subprocess.run(['openssl', *args], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+
+    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', ca_key,
+            '-out', ca, '-days', '2', '-subj', '/CN=novajoin-test-ca-%s' % uuid.uuid4().hex[:8],
+            '-addext', 'basicConstraints=critical,CA:TRUE',
+            '-addext', 'keyUsage=critical,keyCertSign,cRLSign')
+    with open(ext, 'w') as f:
+        f.write('basicConstraints=critical,CA:FALSE\n'
+                'keyUsage=critical,digitalSignature,keyEncipherment\n'
+                'extendedKeyUsage=serverAuth\n'
+                'subjectAltName=%s\n'
+                'authorityKeyIdentifier=keyid\nsubjectKeyIdentifier=hash\n'
+                % ','.join(names))
+    openssl('req', '-new', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr,
+            '-subj', '/CN=%s' % names[-1].split(':', 1)[1])
+    openssl('x509', '-req', '-in', csr, '-CA', ca, '-CAkey', ca_key, '-CAcreateserial',
+            '-out', cert, '-days', '2', '-extfile', ext)
+    for path in (ca_key, csr, ext):
+        os.unlink(path)
+    return {'ca': ca, 'cert': cert, 'key': key}
+
+
+def write_conf(path, ipa_env, peers_env, identity, port, tls=None, **join_opts):
     keystone = peers_env['KEYSTONE_URL']
     join = {'otp_secret': 'functional-test-otp-secret-0123456789abcdef'}
     join.update(join_opts)
+    api = ['cert_file = %s' % tls['cert'], 'key_file = %s' % tls['key']] if tls else []
     lines = ['[DEFAULT]', 'debug = true',
              '[api]', 'bind_host = 127.0.0.1', 'bind_port = %d' % port,
-             'workers = 2', 'threads = 8',
+             'workers = 2', 'threads = 8'] + api + [
              '[join]'] + ['%s = %s' % kv for kv in join.items()] + [
              '[ipa]', 'servers = %s' % ipa_env['IPA_SERVER'],
              'ca_file = %s' % ipa_env['IPA_CA_CERT']] + identity + [
@@ -98,15 +140,37 @@ def write_conf(path, ipa_env, peers_env, identity, port, **join_opts):
     path.write_text('\n'.join(lines) + '\n')
 
 
-def start_server(tmp_path, name, ipa_env, peers_env, identity, **join_opts):
+def _wait_for_https(url, ca, timeout, proc):
+    # peers.wait_for_http would verify against $REQUESTS_CA_BUNDLE, which
+    # does not hold the throwaway CA: verify against it explicitly.
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise RuntimeError('process for %s exited with %s' % (url, proc.returncode))
+        try:
+            requests.get(url, timeout=1, verify=ca)
+            return
+        except requests.RequestException:
+            time.sleep(0.1)
+    raise RuntimeError('%s did not answer within %.0f s' % (url, timeout))
+
+
+def start_server(tmp_path, name, ipa_env, peers_env, identity, tls=None, **join_opts):
+    """novajoin-server on a free port; (peers.Process, base URL).
+
+    With ``tls`` (make_tls()'s dict) it serves HTTPS and the URL is https://.
+    """
     port = peers.free_port()
     conf = tmp_path / ('%s.conf' % name)
-    write_conf(conf, ipa_env, peers_env, identity, port, **join_opts)
+    write_conf(conf, ipa_env, peers_env, identity, port, tls=tls, **join_opts)
     exe = os.path.join(os.path.dirname(sys.executable), 'novajoin-server')
     proc = peers.Process([exe, '--config-file', str(conf)], tmp_path / ('%s.log' % name))
-    url = 'http://127.0.0.1:%d' % port
+    url = '%s://127.0.0.1:%d' % ('https' if tls else 'http', port)
     try:
-        peers.wait_for_http(url + '/healthcheck', 60, proc.proc)
+        if tls:
+            _wait_for_https(url + '/healthcheck', tls['ca'], 60, proc.proc)
+        else:
+            peers.wait_for_http(url + '/healthcheck', 60, proc.proc)
     except RuntimeError:
         proc.stop()
         raise AssertionError('novajoin-server did not start:\n' + proc.log())

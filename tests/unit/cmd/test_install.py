@@ -347,3 +347,91 @@ def test_missing_nova_and_neutron_are_reported_not_created(tmp_path):
     assert install.run(args, out=out) == 1
     assert 'nova.conf does not exist' in out.getvalue()
     assert not (tmp_path / 'none').exists()
+
+
+# -- TLS: nova's target follows join.conf [api] cert_file/key_file ------------------
+
+def _tls_files(tree):
+    names = ('novajoin.crt', 'novajoin.key', 'ca.pem')
+    for name in names:
+        (tree / name).write_text('-----BEGIN PLACEHOLDER-----\n')
+    return [str(tree / name) for name in names]
+
+
+def test_tls_options_give_nova_an_https_target_and_the_ca(tree):
+    cert, key, ca = _tls_files(tree)
+    changed, out = _run(tree, '--cert-file', cert, '--key-file', key, '--ca-file', ca)
+    assert changed == 4
+    join = IniDocument((tree / 'novajoin/join.conf').read_text())
+    assert (join.get('api', 'cert_file'), join.get('api', 'key_file')) == (cert, key)
+    nova = IniDocument((tree / 'nova.conf').read_text())
+    assert nova.get('api', 'vendordata_dynamic_targets') == \
+        'join@https://ctl.example.test:9090/v1/'
+    assert nova.get('api', 'vendordata_dynamic_ssl_certfile') == ca
+    assert 'must name ctl.example.test' in out
+
+
+def test_tls_second_run_changes_nothing_with_or_without_the_options(tree):
+    cert, key, ca = _tls_files(tree)
+    tls = ('--cert-file', cert, '--key-file', key, '--ca-file', ca)
+    _run(tree, *tls)
+    before = _texts(tree)
+    for extra in (tls, ()):   # join.conf remembers TLS; nova keeps its CA file
+        changed, out = _run(tree, *extra)
+        assert changed == 0 and out.count('unchanged:') == 3
+        assert _texts(tree) == before
+    assert _run(tree, '--dry-run')[0] == 0
+
+
+def test_tls_set_by_hand_in_join_conf_turns_an_http_target_into_https(tree):
+    _run(tree)
+    path = tree / 'novajoin/join.conf'
+    doc = IniDocument(path.read_text())
+    doc.set('api', 'cert_file', '/etc/novajoin/tls/novajoin.crt')
+    doc.set('api', 'key_file', '/etc/novajoin/tls/novajoin.key')
+    path.write_text(doc.text())
+    changed, out = _run(tree)
+    assert changed == 1   # nova.conf only
+    nova = IniDocument((tree / 'nova.conf').read_text())
+    # the old http target is replaced, not kept beside the new one
+    assert nova.get('api', 'vendordata_dynamic_targets') == \
+        'join@https://ctl.example.test:9090/v1/'
+    assert nova.get('api', 'vendordata_dynamic_ssl_certfile') is None
+    assert 'against the system CAs: pass --ca-file' in out
+
+
+def test_relative_tls_paths_are_written_absolute(tree, monkeypatch):
+    _tls_files(tree)
+    monkeypatch.chdir(tree)
+    _run(tree, '--cert-file', 'novajoin.crt', '--key-file', 'novajoin.key',
+         '--ca-file', 'ca.pem')
+    join = IniDocument((tree / 'novajoin/join.conf').read_text())
+    assert join.get('api', 'cert_file') == str(tree / 'novajoin.crt')
+    nova = IniDocument((tree / 'nova.conf').read_text())
+    assert nova.get('api', 'vendordata_dynamic_ssl_certfile') == str(tree / 'ca.pem')
+
+
+def test_missing_tls_files_are_noted(tree):
+    _, out = _run(tree, '--cert-file', str(tree / 'no.crt'),
+                  '--key-file', str(tree / 'no.key'))
+    assert 'no.crt does not exist (yet)' in out and 'no.key does not exist (yet)' in out
+
+
+@pytest.mark.parametrize('extra, message', [
+    (('--cert-file', '/etc/novajoin/tls/novajoin.crt'),
+     'cert_file and key_file must be set together (only cert_file is)'),
+    (('--key-file', '/etc/novajoin/tls/novajoin.key'),
+     'cert_file and key_file must be set together (only key_file is)'),
+    (('--ca-file', '/etc/novajoin/tls/ca.pem'), '--ca-file is for an https target'),
+])
+def test_half_tls_is_refused_before_anything_is_written(tree, capsys, extra, message):
+    argv = ['--join-conf', str(tree / 'novajoin' / 'join.conf'),
+            '--nova-conf', str(tree / 'nova.conf'),
+            '--neutron-conf', str(tree / 'neutron.conf'),
+            '--hostname', 'ctl.example.test', '--ipa-server', 'ipa.example.test',
+            '--cloud-config', str(tree / 'novajoin' / 'cloud-config-novajoin.json'),
+            *extra]
+    assert install.main(argv) == 1
+    assert message in capsys.readouterr().err
+    assert _texts_exist(tree) == {'nova.conf': NOVA_CONF, 'neutron.conf': NEUTRON_CONF}
+    assert not (tree / 'novajoin').exists()
