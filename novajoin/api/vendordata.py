@@ -1,5 +1,12 @@
-"""POST /v1/: nova's DynamicJSON vendordata call."""
-import json
+"""POST /v1/: nova's DynamicJSON vendordata call.
+
+Guarantees: the caller is checked (keystonemiddleware, then oslo.policy
+``join:create``) before a byte of the body is read; the body is read at most
+``validation.MAX_BODY`` + 1 bytes, whatever Content-Length or chunking says,
+and anything oversized, too deeply nested, not JSON or of the wrong types is
+a 400 naming the problem (``validation.BadRequest``), never a 500, before
+anything is sent to IPA.
+"""
 import logging
 
 import flask
@@ -7,11 +14,13 @@ import flask
 from novajoin import metrics
 from novajoin import policy
 from novajoin.api.responses import error_response
+from novajoin import validation
 from novajoin.validation import BadRequest
 from novajoin.validation import VendordataRequest
 
 LOG = logging.getLogger(__name__)
-MAX_BODY = 1024 * 1024  # nova's body is small; user-data is at most 64 KiB
+MAX_BODY = validation.MAX_BODY
+_CHUNK = 64 * 1024
 
 blueprint = flask.Blueprint('vendordata', __name__)
 
@@ -30,8 +39,14 @@ def create():
     creds = policy.credentials_from_environ(environ)
     if not _ext()['enforcer'].enforce('join:create', {}, creds):
         metrics.REQUESTS.labels(outcome='forbidden').inc()
-        LOG.warning('policy join:create refused user %s of project %s',
-                    creds['user_name'], creds['project_name'])
+        # ids as well as names: a same-named user of another domain must be
+        # told apart in the audit trail.
+        LOG.warning('policy join:create refused user %s (id %s, domain %s) '
+                    'of project %s (id %s, domain %s), roles %s',
+                    creds['user_name'], creds['user_id'],
+                    creds['user_domain_id'], creds['project_name'],
+                    creds['project_id'], creds['project_domain_id'],
+                    ','.join(creds['roles']))
         return error_response(403, 'policy join:create does not allow this caller')
     req = VendordataRequest.from_json(_json_body())
     caller = '%s@%s' % (creds['user_name'], creds['project_name'])
@@ -48,11 +63,16 @@ def create():
 def _json_body():
     length = flask.request.content_length
     if length is not None and length > MAX_BODY:
-        raise BadRequest('body too large (%d bytes)' % length)
-    raw = flask.request.get_data(cache=False)
-    if len(raw) > MAX_BODY:
-        raise BadRequest('body too large (%d bytes)' % len(raw))
-    try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise BadRequest('body is not valid JSON: %s' % exc)
+        raise BadRequest('body too large (%d bytes; at most %d)'
+                         % (length, MAX_BODY))
+    # Read through the stream, bounded: a chunked body has no length to
+    # check first, and get_data() would load all of it into memory.
+    stream = flask.request.stream
+    chunks, size = [], 0
+    while size <= MAX_BODY:
+        chunk = stream.read(min(_CHUNK, MAX_BODY + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return validation.parse_json_body(b''.join(chunks))
