@@ -34,17 +34,20 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from novajoin import conf as conf_pkg  # noqa: E402
-from novajoin import ownership  # noqa: E402
+from novajoin.hosts import dns as host_dns  # noqa: E402
+from novajoin.hosts import records  # noqa: E402
+from novajoin.hosts import store  # noqa: E402
 from novajoin.ipa import IPAClient  # noqa: E402
 from novajoin.ipa import errors  # noqa: E402
 from novajoin.ipa.auth import PasswordAuth  # noqa: E402
 from novajoin.notify import dns  # noqa: E402
 from novajoin.notify import handlers  # noqa: E402
-from novajoin.notify import hosts  # noqa: E402
 from novajoin.notify import listener  # noqa: E402
 from tests.functional import notify_env  # noqa: E402
 from tests.functional import peers  # noqa: E402
 from tests.unit.notify import payloads  # noqa: E402
+
+CLOUD = records.Cloud('default')
 
 PROJECT = payloads.NOVA_PROJECT
 
@@ -63,7 +66,7 @@ class NoopIPA:
             instance = args[0]
             fqdn = 'h-%s.example.test' % instance[:8]
             return {'result': [{'fqdn': [fqdn], 'managing_host': [fqdn],
-                                'description': [ownership.owner_record(
+                                'description': [CLOUD.owner_record(
                                     instance, PROJECT)]}]}
         if method == 'dnszone_find':
             return {'result': []}
@@ -138,8 +141,8 @@ class CountingHandlers(handlers.Handlers):
         super().__init__(*args, **kwargs)
         self.counter = counter
 
-    def handle(self, event_type, payload):
-        outcome = super().handle(event_type, payload)
+    def handle(self, event_type, payload, publisher=None):
+        outcome = super().handle(event_type, payload, publisher)
         self.counter.hit()      # failed attempts are requeued, not counted
         return outcome
 
@@ -177,9 +180,11 @@ def timed_run(rabbit_url, n, make_endpoint, label, instances=None):
 
 
 def novajoin_endpoint(ipa, counter):
-    zones = dns.Zones(ipa)
-    table = CountingHandlers(counter, hosts.Hosts(ipa, zones),
-                             fip_dns=dns.FloatingDNS(ipa, zones))
+    zones = host_dns.Zones(ipa)
+    table = CountingHandlers(counter, store.Hosts(ipa, zones, CLOUD),
+                             fip_dns=dns.FloatingDNS(ipa, zones, CLOUD),
+                             # no nova here: deletes are the bench's own
+                             trust_deletes=True)
     return listener.Endpoint(table, max_attempts=3, backoff=0.5)
 
 
@@ -193,8 +198,8 @@ def create_hosts(ipa, m, token):
             instances.append(instance)
             fqdns.append(fqdn)
             calls.append(('host_add', [fqdn], {
-                'force': True, 'description': ownership.owner_record(instance,
-                                                                     PROJECT)}))
+                'force': True, 'description': CLOUD.owner_record(instance,
+                                                                 PROJECT)}))
         for result in ipa.batch(calls):
             if isinstance(result, Exception):
                 raise result

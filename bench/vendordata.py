@@ -31,7 +31,7 @@ import requests
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from novajoin import ownership  # noqa: E402
+from novajoin.hosts import records  # noqa: E402
 from novajoin.ipa import IPAClient  # noqa: E402
 from novajoin.ipa.auth import KerberosAuth  # noqa: E402
 from novajoin.ipa.auth import PasswordAuth  # noqa: E402
@@ -257,8 +257,8 @@ def main():
             def add(fqdn):
                 def job():   # what novajoin sends IPA for a first fetch
                     direct.call('host_add', fqdn, force=True, userpassword=uuid.uuid4().hex,
-                                userclass='bench', description=ownership.owner_record(
-                                    str(uuid.uuid4()), project))
+                                userclass='bench', description=records.owner_record(
+                                    str(uuid.uuid4()), project, 'default'))
                 return job
 
             # IPA's speed drifts over minutes: novajoin and direct take turns,

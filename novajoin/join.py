@@ -3,13 +3,15 @@
 ``Enroller.handle`` takes a checked ``VendordataRequest`` and returns the JSON
 nova puts under ``join`` in vendor_data2.json. It raises:
 - ``validation.BadRequest`` (400) for names or metadata that cannot be used,
-- ``Refused`` (403) when policy forbids the enrollment,
-- ``Conflict`` (409) when the host name belongs to something else in IPA,
+- ``Refused`` (403) when a rule forbids the enrollment (boot roles, host
+  class, TripleO services, a host an administrator disabled),
+- ``Conflict`` (409) when a name belongs to something else in IPA,
 - ``errors.IPAError`` / ``openstack.UpstreamError`` (5xx) when a peer fails.
 
-Host ownership: the IPA host's description records the owning instance
-(``ownership``). A repeated fetch for the same instance reads the host and
-answers the same derived OTP; it writes nothing.
+The host record itself (ownership, subhosts, atomic creation) lives in
+``novajoin.hosts``. A repeated fetch for the same instance reads the host and
+answers the same derived OTP; it writes nothing. A host with neither keys nor
+a password was disabled by an administrator: novajoin never re-arms it.
 """
 import logging
 import re
@@ -17,28 +19,24 @@ import threading
 import time
 
 from novajoin import metrics
-from novajoin import ownership
-from novajoin import services as services_mod
-from novajoin import subhosts
 from novajoin import validation
 from novajoin.cache import BoundedMap
+from novajoin.hosts import create as create_mod
+from novajoin.hosts import errors as host_errors
+from novajoin.hosts import records
+from novajoin.hosts import services as services_mod
+from novajoin.hosts import subhosts
 from novajoin.ipa import errors
-from novajoin.ipa import results as results_mod
 from novajoin.validation import BadRequest
 
 LOG = logging.getLogger(__name__)
 AUDIT = logging.getLogger('novajoin.audit')
 
-_FREE_TEXT = re.compile(r'^[\w .,:/()+-]{1,255}$')
-_HOSTCLASS = re.compile(r'^[A-Za-z0-9_.-]{1,64}$')
+_FREE_TEXT = re.compile(r'[\w .,:/()+-]{1,255}')
+_HOSTCLASS = re.compile(r'[A-Za-z0-9_.-]{1,64}')
 
-
-class Refused(Exception):
-    """Policy forbids this enrollment (HTTP 403)."""
-
-
-class Conflict(Exception):
-    """The host name is taken by something this instance does not own (409)."""
+Refused = host_errors.Refused
+Conflict = host_errors.Conflict
 
 
 def enroll_flag(value):
@@ -75,8 +73,12 @@ class Enroller:
     def __init__(self, ipa, otps, identity, images=None, projects=None,
                  domain=None, project_subdomain=False, required_boot_roles=(),
                  allowed_hostclasses=('*',), project_hostclasses=None,
-                 servers=(), request_deadline=4.5):
+                 servers=(), request_deadline=4.5, cloud=None,
+                 service_rules=None):
         self.ipa = ipa
+        self.cloud = cloud or records.Cloud('default')
+        self.service_rules = service_rules or services_mod.ServiceRules(
+            ipa_servers=servers)
         self.otps = otps
         self.identity = identity
         self.images = images
@@ -114,8 +116,9 @@ class Enroller:
         short, _, domain = fqdn.partition('.')
         wanted_services = services_mod.requested_services(req.metadata, short,
                                                           domain)
+        self.service_rules.check(req.project_id, fqdn, wanted_services)
         location = req.metadata.get('ipa_host_location')
-        if location is not None and not _FREE_TEXT.match(location):
+        if location is not None and not _FREE_TEXT.fullmatch(location):
             raise BadRequest('ipa_host_location %r has characters that are not '
                              'allowed' % location[:64])
         otp = self.otps.otp(fqdn, req.instance_id)
@@ -128,9 +131,8 @@ class Enroller:
         if wanted_services or (req.instance_id, fqdn) in self._seen:
             host = self._show(fqdn, deadline)
         if host is None:
-            host = self._create(fqdn, self._host_attrs(req, otp, hostclass,
-                                                       location, image),
-                                wanted_services, deadline)
+            host = self._create(req, fqdn, self._host_attrs(
+                req, otp, hostclass, location, image), wanted_services, deadline)
         if host is None:
             AUDIT.info('created IPA host %s for instance %s of project %s '
                        '(caller %s, services %d, subhosts %d)', fqdn,
@@ -138,8 +140,7 @@ class Enroller:
                        len(wanted_services.principals),
                        len(wanted_services.subhosts))
             metrics.OTPS_ISSUED.inc()
-        enrolled = host is not None and self._existing(req, fqdn, host, otp,
-                                                       deadline)
+        enrolled = host is not None and self._existing(req, fqdn, host, caller)
         self._seen.put((req.instance_id, fqdn), True)
         answer = {'hostname': fqdn, 'krb_realm': realm, 'ipa_domain': ipa_domain,
                   'ipa_server': self.servers}
@@ -147,11 +148,10 @@ class Enroller:
             answer['ipaotp'] = otp
         return answer
 
-    @staticmethod
-    def _host_attrs(req, otp, hostclass, location, image):
+    def _host_attrs(self, req, otp, hostclass, location, image):
         """host_add options (reads the image only now, when adding)."""
-        attrs = {'description': ownership.owner_record(req.instance_id,
-                                                       req.project_id),
+        attrs = {'description': self.cloud.owner_record(req.instance_id,
+                                                        req.project_id),
                  'userpassword': otp, 'force': True}
         if hostclass:
             attrs['userclass'] = hostclass
@@ -176,7 +176,7 @@ class Enroller:
         hostclass = req.metadata.get('ipa_hostclass')
         if not hostclass:
             return None
-        if not _HOSTCLASS.match(hostclass):
+        if not _HOSTCLASS.fullmatch(hostclass):
             raise BadRequest('ipa_hostclass %r is not valid (letters, digits, '
                              '"_", "." and "-", at most 64)' % hostclass[:64])
         if ('*' in self.allowed_hostclasses
@@ -187,14 +187,23 @@ class Enroller:
                       % (hostclass, req.project_id))
 
     def _fqdn(self, req, ipa_domain):
+        """The host's FQDN; a hostname that is not a valid label or FQDN is a
+        400, never reshaped into another name."""
         domain = self.domain or ipa_domain.lower()
-        name = req.hostname.lower().rstrip('.')
+        name = req.hostname.lower()
+        if name.endswith('.'):
+            name = name[:-1]    # an absolute name: its one trailing dot
         if self.project_subdomain:
             label = validation.dns_label_from(self.projects.name(req.project_id))
             domain = '%s.%s' % (label, domain)
-        elif name.endswith('.' + domain):
+        elif '.' in name and name.endswith('.' + domain):
             # nova >= 2.94 may hand over an FQDN already in our domain.
-            return validation.check_fqdn(name)
+            return validation.check_fqdn(name, 'hostname')
+        if '.' in name:
+            # nova < 2.94 turns dots into "-"; a dotted name outside our
+            # domain: its first label is the host (checked whole, as is the
+            # rest, so "a..b" or "a.-b" is refused, never reshaped).
+            validation.check_fqdn(name, 'hostname')
         short = name.partition('.')[0]
         validation.check_label(short, 'hostname')
         return validation.check_fqdn('%s.%s' % (short, domain))
@@ -208,51 +217,60 @@ class Enroller:
         except errors.NotFound:
             return None
 
-    def _existing(self, req, fqdn, host, otp, deadline):
+    def _existing(self, req, fqdn, host, caller):
         """Check ownership of an existing host; whether it has enrolled."""
-        owner = ownership.owner_of(host)
-        if owner is None or owner[0] != req.instance_id:
+        owner = self.cloud.owner(host)
+        if owner is None or owner.instance != req.instance_id:
+            other = records.owner_of(host)
             LOG.warning('refused %s to instance %s of project %s: the IPA host '
                         'belongs to %s', fqdn, req.instance_id, req.project_id,
-                        'instance %s' % owner[0] if owner
+                        'instance %s' % other.instance if owner
+                        else 'another cloud (%s)' % other.cloud if other
                         else 'no novajoin instance')
             raise Conflict('host %s already exists in IPA and belongs to '
-                           'another %s' % (fqdn, 'instance' if owner
+                           'another %s' % (fqdn, 'instance' if other
                                            else 'owner'))
         if host.get('has_keytab'):
             return True
         if not host.get('has_password'):
-            # No keys and no OTP (e.g. host_disable): give it ours again.
-            self.ipa.call('host_mod', fqdn, userpassword=otp, deadline=deadline)
-            LOG.info('set the OTP again on %s (it had neither keys nor password)',
-                     fqdn)
+            # Neither keys nor a password: an administrator disabled the host
+            # (ipa host-disable) or removed its keys. Arming it again would
+            # undo that action, so the instance gets no OTP.
+            AUDIT.warning('refused an OTP for disabled IPA host %s to instance '
+                          '%s of project %s (caller %s)', fqdn, req.instance_id,
+                          req.project_id, caller)
+            raise Refused('IPA host %s was disabled by an administrator; '
+                          'novajoin does not enable it again' % fqdn)
         return False
 
-    def _create(self, fqdn, attrs, wanted, deadline):
-        """Add the host (and its services); None, or the host found instead."""
+    def _create(self, req, fqdn, attrs, wanted, deadline):
+        """Add the host (and its services) atomically; None, or the host
+        found instead when the name exists."""
         if not wanted:
             try:
                 self.ipa.call('host_add', fqdn, deadline=deadline, **attrs)
                 return None
             except errors.DuplicateEntry:
                 return self._show_existing(fqdn, deadline)
-        try:
-            new_subhosts = subhosts.missing(
-                self.ipa, [s for s in wanted.subhosts if s != fqdn], deadline)
-        except subhosts.ForeignHost as exc:
-            raise Conflict('%s; refusing to let %s manage it' % (exc, fqdn))
+        new_subhosts = subhosts.missing(
+            self.ipa, self.cloud, req.project_id,
+            [s for s in wanted.subhosts if s != fqdn], deadline)
         calls = [('host_add', [fqdn], attrs)] + subhosts.link_calls(
-            fqdn, new_subhosts, wanted.principals, wanted.subhosts)
-        results = self.ipa.batch(calls, deadline=deadline)
-        if isinstance(results[0], errors.DuplicateEntry):
-            return self._show_existing(fqdn, deadline)
-        problems = results_mod.batch_problems(calls[1:], results[1:])
-        if problems:
-            LOG.error('IPA refused services of %s: %s; removing the host so the '
-                      'next fetch starts again', fqdn, '; '.join(problems))
-            self._rollback(fqdn, deadline)
-            raise errors.IPACommandError('IPA refused services of %s: %s'
-                                         % (fqdn, problems[0]))
+            fqdn, new_subhosts, wanted.principals, wanted.subhosts,
+            self.cloud.subhost_record(req.project_id))
+        try:
+            create_mod.run_atomically(self.ipa, calls, deadline,
+                                      what='the enrollment of %s' % fqdn)
+        except create_mod.BatchFailed as exc:
+            if fqdn in exc.duplicate:
+                return self._show_existing(fqdn, deadline)
+            if exc.duplicate:
+                # Another request made a subhost since it was read: start
+                # again on the next fetch, which sees whose it is.
+                raise errors.IPAUnavailable('service host %s was created by '
+                                            'another request meanwhile'
+                                            % exc.duplicate[0])
+            raise
         return None
 
     def _show_existing(self, fqdn, deadline):
@@ -263,13 +281,6 @@ class Enroller:
             raise errors.IPAUnavailable('host %s was added and removed at once'
                                         % fqdn)
         return host
-
-    def _rollback(self, fqdn, deadline):
-        try:
-            self.ipa.call('host_del', fqdn, deadline=deadline)
-        except errors.IPAError as exc:
-            LOG.error('could not remove %s after a failed enrollment: %s',
-                      fqdn, exc)
 
 
 class _LazyImage:
@@ -301,4 +312,4 @@ class _LazyImage:
             return None
         text = ' '.join(v for v in (props.get('os_distro'),
                                     props.get('os_version')) if v)
-        return text if text and _FREE_TEXT.match(text) else None
+        return text if text and _FREE_TEXT.fullmatch(text) else None

@@ -131,6 +131,27 @@ class Servers:
     def exists(self, server_id):
         return self.addresses(server_id) is not None
 
+    def gone(self, server_id):
+        """Whether nova confirms the server is deleted for good.
+
+        True on 404 (nova destroys the instance before it sends
+        ``delete.end``) or status DELETED. A SOFT_DELETED server can still be
+        restored, so it is not gone. UNKNOWN (its cell is down, API >= 2.69)
+        means nova cannot tell: transient, like nova being unreachable.
+        """
+        from novaclient import exceptions as nova_exc
+        try:
+            server = self._nova.servers.get(server_id)
+        except nova_exc.NotFound:
+            return True
+        except (nova_exc.ClientException, ks_exc.ClientException) as exc:
+            raise _transient('nova', exc) from exc
+        status = str(getattr(server, 'status', '')).upper()
+        if status == 'UNKNOWN':
+            raise UpstreamError('nova cannot tell the state of server %s (its '
+                                'cell does not answer)' % server_id)
+        return status == 'DELETED'
+
 
 class Network:
     """Neutron look-ups: ports, floating IPs, external subnets."""

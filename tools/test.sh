@@ -37,7 +37,7 @@ if ! (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then
 fi
 log "FreeIPA peer (../shared/ipa/up.sh)"
 "$SHARED/ipa/up.sh" > /tmp/novajoin-ipa-up.log 2>&1 || { tail -n 40 /tmp/novajoin-ipa-up.log; exit 1; }
-log "keystone + nova peers (../shared/peers/up.sh)"
-"$SHARED/peers/up.sh" > /tmp/novajoin-peers-up.log 2>&1 || { tail -n 40 /tmp/novajoin-peers-up.log; exit 1; }
+log "keystone + nova + nova compute API peers (../shared/peers/up.sh --with-nova-api)"
+"$SHARED/peers/up.sh" --with-nova-api > /tmp/novajoin-peers-up.log 2>&1 || { tail -n 40 /tmp/novajoin-peers-up.log; exit 1; }
 log "pytest"
 exec "$VENV/bin/python" -m pytest tests -q -rfE "${PYTEST_ARGS[@]}"

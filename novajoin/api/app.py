@@ -13,6 +13,8 @@ from novajoin.api import health
 from novajoin.api import middleware
 from novajoin.api.responses import error_response
 from novajoin.api import vendordata
+from novajoin.hosts import records
+from novajoin.hosts import services
 from novajoin.ipa import IPAClient
 from novajoin.ipa import errors
 
@@ -36,7 +38,11 @@ def build_enroller(conf, ipa=None):
         required_boot_roles=conf.join.required_boot_roles,
         allowed_hostclasses=conf.join.allowed_hostclasses,
         project_hostclasses=conf.join.project_hostclasses,
-        servers=conf.ipa.servers, request_deadline=conf.join.request_deadline)
+        servers=conf.ipa.servers, request_deadline=conf.join.request_deadline,
+        cloud=records.cloud_from_conf(conf),
+        service_rules=services.ServiceRules(conf.join.service_projects,
+                                            conf.join.service_types,
+                                            conf.ipa.servers))
 
 
 def create_app(conf, enroller=None):

@@ -2,6 +2,7 @@
 from oslo_config import cfg
 
 from novajoin.conf import base
+from novajoin.hosts import services
 
 GROUP = cfg.OptGroup('join', title='Enrollment policy',
                      help='Which instances enroll in IPA and how their hosts are named.')
@@ -35,6 +36,32 @@ OPTS = [
     cfg.DictOpt('project_hostclasses', default={},
                 help='Extra host classes per project: project-id:class1|class2,'
                      'project-id2:class3.'),
+    cfg.StrOpt('cloud_id', default='default',
+               regex=r'^[A-Za-z0-9._-]{1,64}\Z',
+               help='This cloud\'s name in the ownership record of every IPA '
+                    'host novajoin creates (cloud=<id>). novajoin-notify and '
+                    'the reconciler only ever remove hosts of their own '
+                    'cloud. Every cloud that shares an IPA realm must have '
+                    'its own; every novajoin service of one cloud the same. '
+                    'Changing it later leaves the hosts recorded under the '
+                    'old one alone (see the README, "Security model").'),
+    cfg.BoolOpt('legacy_records', default=True,
+                help='Count ownership records written before cloud_id existed '
+                     '(no cloud=) as this cloud\'s. Right for a single cloud; '
+                     'when several clouds share a realm, turn it off on all '
+                     'but the one that created those hosts.'),
+    cfg.ListOpt('service_projects', default=[],
+                help='Ids of the projects whose instances may ask for TripleO '
+                     'services (compact_services, compact_service_<svc>, '
+                     'managed_service_<x> metadata): service principals, '
+                     'subhosts and managedBy links. Empty: no project may. A '
+                     'request from any other project is refused with 403 and '
+                     'nothing is created.'),
+    cfg.ListOpt('service_types', default=list(services.DEFAULT_SERVICE_TYPES),
+                help='Service names (the part before "/" of a principal) '
+                     'service_projects may ask for. Principals IPA itself '
+                     'uses (krbtgt, kadmin, K, ldap, host, cifs, DNS, ipa, '
+                     'dogtag, ...) are refused even when listed here.'),
     cfg.IntOpt('image_cache_ttl', default=60, min=0,
                help='Seconds to cache a Glance image\'s properties (0: no cache).'),
     cfg.IntOpt('project_cache_ttl', default=300, min=0,

@@ -45,9 +45,21 @@ OPTS = [
                       'queue; doubles on each attempt.'),
     cfg.FloatOpt('retry_backoff_max', default=60.0, min=0,
                  help='Upper bound of the pause between two attempts.'),
+    cfg.BoolOpt('trust_delete_notifications', default=False,
+                help='A delete notification is a claim: novajoin removes an '
+                     'IPA host only once nova confirms the instance is gone '
+                     '(404 or DELETED), which needs [service_credentials]. '
+                     'Without them, deletes remove nothing (logged at ERROR; '
+                     'the reconciler cannot run either) unless this is true, '
+                     'in which case anyone who can publish on the message bus '
+                     'can have any enrolled host removed. Ignored when nova '
+                     'can be asked: it is then always asked.'),
     cfg.BoolOpt('floating_ip_dns', default=True,
                 help='Keep A (and, where IPA has the reverse zone, PTR) records '
-                     'of enrolled servers\' floating IPs in IPA DNS.'),
+                     'of enrolled servers\' floating IPs in IPA DNS. Needs '
+                     '[service_credentials]: each association is checked with '
+                     'neutron (the port\'s project must be the project that '
+                     'owns the host).'),
     cfg.ListOpt('floating_ip_ranges', default=[],
                 help='CIDRs floating IPs come from. An A record of an enrolled '
                      'host in these ranges that the server no longer holds is '

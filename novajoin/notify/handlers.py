@@ -5,19 +5,29 @@ A handler returns a short outcome word (for the log and the metrics) or raises:
 - a transient error (``errors.IPAError.transient``, ``openstack.UpstreamError``):
   the listener retries the message.
 
-Decisions come from the payload and from IPA's ownership record only (never
-from Glance): a host is removed only when IPA says it belongs to the instance
-in the payload.
+A message on the bus is a claim, checked before anything is written or
+removed (never with Glance):
+- a host is removed on ``delete.end`` only when IPA records it as this
+  cloud's host of that instance AND nova confirms the instance is gone (404
+  or DELETED; SOFT_DELETED can be restored). A delete for a live instance is
+  logged as suspicious and changes nothing. Without nova, deletes remove
+  nothing unless ``[notify] trust_delete_notifications`` says otherwise;
+- a floating-IP record is written only for the port neutron itself describes
+  (not the payload's ``port_details``), and only when that port's project is
+  the project IPA records as the host's owner: any tenant may create a port
+  whose ``device_id`` is another project's instance.
+nova-network's ``network.floating_ip.*`` events are not handled: nova-network
+left nova in Rocky, and nothing but the payload would vouch for them.
 """
 import collections
 import logging
 import time
 
-from novajoin import services as services_mod
 from novajoin import validation
 from novajoin.cache import BoundedMap
+from novajoin.hosts import errors as host_errors
+from novajoin.hosts import services as services_mod
 from novajoin.notify import dns as dns_mod
-from novajoin.notify import managed
 
 LOG = logging.getLogger(__name__)
 
@@ -26,6 +36,9 @@ _SERVICE_KEYS = ('compact_services', 'compact_service_', 'managed_service_')
 # An instance in these states has no host to keep in line (yet, or any more).
 _SKIP_UPDATE_STATES = frozenset(['building', 'deleted'])
 _SKIP_TASK_STATES = frozenset(['deleting'])
+# Handlers that log who sent the message when it looks forged.
+_WANTS_PUBLISHER = frozenset(['compute.instance.delete.end',
+                              'instance.delete.end'])
 
 
 class BadPayload(ValueError):
@@ -57,6 +70,13 @@ def instance_from(payload):
         raise BadPayload('no instance id in the payload (%s)' % exc) from exc
 
 
+def _compute_host(payload):
+    """The compute host the payload names (a claim, for the log only)."""
+    data = payload.get('nova_object.data', payload)
+    host = data.get('host') if isinstance(data, dict) else None
+    return host if isinstance(host, str) else None
+
+
 def _field(payload, *path):
     value = payload
     for key in path:
@@ -71,8 +91,22 @@ class Handlers:
 
     def __init__(self, hosts, fip_dns=None, network=None, floating_ranges=None,
                  update_cache_size=10000, update_cache_ttl=120.0,
-                 clock=time.monotonic):
+                 clock=time.monotonic, servers=None, service_rules=None,
+                 trust_deletes=False):
         self.hosts = hosts
+        self.servers = servers            # nova look-ups, or None
+        # Without nova: remove hosts on the bus's word alone (opt-in only).
+        self.trust_deletes = trust_deletes
+        if servers is None and not trust_deletes:
+            LOG.error('no [service_credentials]: nova cannot confirm deletes, '
+                      'so delete notifications will remove NO IPA host (set '
+                      '[service_credentials], or [notify] '
+                      'trust_delete_notifications = true to act on the bus '
+                      'alone)')
+        elif servers is None:
+            LOG.warning('[notify] trust_delete_notifications: IPA hosts are '
+                        'removed on the word of the message bus, unchecked')
+        self.service_rules = service_rules or services_mod.ServiceRules()
         self.fip_dns = fip_dns            # None: floating-IP DNS is off
         self.network = network            # neutron look-ups, or None
         self.floating_ranges = floating_ranges
@@ -88,30 +122,51 @@ class Handlers:
             'floatingip.update.end': self.floatingip_updated,
             'floatingip.delete.end': self.floatingip_deleted,
             'port.delete.end': self.port_deleted,
-            'network.floating_ip.associate': self.nova_fip_associated,
-            'network.floating_ip.disassociate': self.nova_fip_disassociated,
         }
 
-    def handle(self, event_type, payload):
+    def handle(self, event_type, payload, publisher=None):
+        """Run the handler of ``event_type``; ``publisher``: the message's
+        publisher_id, named in the log when a claim does not hold."""
         handler = self.table.get(event_type)
         if handler is None:
             return 'ignored'
         if not isinstance(payload, dict):
             raise BadPayload('payload is a %s, not an object'
                              % type(payload).__name__)
+        if event_type in _WANTS_PUBLISHER:
+            return handler(payload, publisher=publisher)
         return handler(payload)
 
     # -- nova: instances ---------------------------------------------------
 
-    def instance_deleted(self, payload):
+    def instance_deleted(self, payload, publisher=None):
         inst = instance_from(payload)
+        # IPA first: most deleted servers never enrolled, and those cost no
+        # nova call. owned_by only ever finds this cloud's hosts.
         owned = self.hosts.owned_by(inst.uuid)
+        if not owned:
+            self._forget(inst.uuid)
+            return 'not_enrolled'
+        if self.servers is not None:
+            # nova destroys the instance before it sends delete.end, so a
+            # live instance here means the message is not nova's word.
+            if not self.servers.gone(inst.uuid):
+                LOG.warning('SUSPICIOUS: delete notification for instance %s '
+                            '(from %s, compute host %s) but nova still has it; '
+                            'IPA host %s kept', inst.uuid, publisher or '?',
+                            _compute_host(payload) or '?',
+                            ', '.join(h['fqdn'][0] for h in owned))
+                return 'instance_alive'
+        elif not self.trust_deletes:
+            raise NotConfigured('nova cannot confirm that instance %s is gone: '
+                                'set [service_credentials] (or [notify] '
+                                'trust_delete_notifications)' % inst.uuid)
         for host in owned:
             fqdn = host['fqdn'][0]
             self.hosts.remove(fqdn, entry=host)
             LOG.info('instance %s deleted: removed IPA host %s', inst.uuid, fqdn)
         self._forget(inst.uuid)
-        return 'removed' if owned else 'not_enrolled'
+        return 'removed'
 
     def instance_updated(self, payload):
         inst = instance_from(payload)
@@ -127,11 +182,17 @@ class Handlers:
         for host in owned:
             fqdn = host['fqdn'][0]
             short, _, domain = fqdn.partition('.')
+            # The project recorded in IPA, not the payload's claim.
+            project = self.hosts.cloud.owner(host).project
             try:
                 wanted = services_mod.requested_services(wanted_keys, short,
                                                          domain)
-                calls = managed.sync(self.hosts, fqdn, wanted)
-            except (validation.BadRequest, managed.ServiceConflict) as exc:
+                self.service_rules.check(project, fqdn, wanted)
+                calls = self.hosts.sync(fqdn, project, wanted)
+            except (validation.BadRequest, host_errors.Refused,
+                    host_errors.Conflict) as exc:
+                LOG.warning('instance %s: services of %s not changed: %s',
+                            inst.uuid, fqdn, exc)
                 raise BadPayload('services of %s: %s' % (fqdn, exc)) from exc
             if calls:
                 LOG.info('instance %s updated: %d IPA changes to the services '
@@ -139,7 +200,7 @@ class Handlers:
         self._remember(inst.uuid, signature)
         return 'synced' if owned else 'not_enrolled'
 
-    # -- neutron and nova-network: floating IPs ------------------------------
+    # -- neutron: floating IPs ------------------------------------------------
 
     def floatingip_updated(self, payload):
         fip = _field(payload, 'floatingip')
@@ -148,8 +209,13 @@ class Handlers:
             return 'dns_off'
         if not fip.get('port_id'):
             return self._released(ip)
-        server = self._server_of_port(fip['port_id'], fip.get('port_details'))
-        return self._associated(server, ip)
+        # The port as neutron has it, never the payload's port_details: its
+        # device_id and project are what decide whose record this is.
+        port = self._require_network().port(fip['port_id']) or {}
+        if not str(port.get('device_owner', '')).startswith('compute:'):
+            return self._associated(None, ip)
+        return self._associated(port.get('device_id'), ip,
+                                port.get('project_id') or port.get('tenant_id'))
 
     def floatingip_deleted(self, payload):
         fip = payload.get('floatingip')
@@ -183,39 +249,30 @@ class Handlers:
             self.fip_dns.remove_values(fqdn, stale)
         return 'synced'
 
-    def nova_fip_associated(self, payload):
-        if not self.fip_dns:
-            return 'dns_off'
-        return self._associated(_field(payload, 'instance_id'),
-                                _field(payload, 'floating_ip'))
-
-    def nova_fip_disassociated(self, payload):
-        if not self.fip_dns:
-            return 'dns_off'
-        return self._released(_field(payload, 'floating_ip'))
-
     # -- helpers -------------------------------------------------------------
 
-    def _associated(self, server, ip):
+    def _associated(self, server, ip, port_project=None):
         owned = self.hosts.owned_by(server) if server else []
         if not owned:
             # Not enrolled: no record for it, and none left for a former owner.
             self.fip_dns.disassociate(ip)
             return 'not_enrolled'
-        self.fip_dns.associate(owned[0]['fqdn'][0], ip)
+        fqdn = owned[0]['fqdn'][0]
+        owner = self.hosts.cloud.owner(owned[0]).project
+        if port_project != owner:
+            # A port that names another project's instance: its FIP must not
+            # become that host's name. Nothing changes (the reconciler
+            # settles any record left behind by a real move).
+            LOG.warning('SUSPICIOUS: floating IP %s is on a port of project '
+                        '%s whose device_id is instance %s of project %s; no '
+                        'DNS record for %s', ip, port_project or '?', server,
+                        owner, fqdn)
+            return 'project_mismatch'
+        self.fip_dns.associate(fqdn, ip)
         return 'associated'
 
     def _released(self, ip):
         return 'released' if self.fip_dns.disassociate(ip) else 'no_records'
-
-    def _server_of_port(self, port_id, details):
-        if isinstance(details, dict) and 'device_id' in details:
-            port = details              # neutron's fip-port-details extension
-        else:
-            port = self._require_network().port(port_id) or {}
-        if str(port.get('device_owner', '')).startswith('compute:'):
-            return port.get('device_id')
-        return None
 
     def _require_network(self):
         if self.network is None:

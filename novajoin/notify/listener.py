@@ -55,13 +55,15 @@ class Endpoint:
         self.stopping = stopping or threading.Event()
         # failed attempts per message id, bounded (oldest forgotten first)
         self.attempts = BoundedMap()
-        pattern = '^(%s)$' % '|'.join(re.escape(e) for e in sorted(handlers.table))
+        # match() anchors the start; \Z (not $) the very end, no newline.
+        pattern = r'(%s)\Z' % '|'.join(re.escape(e) for e in sorted(handlers.table))
         self.filter_rule = oslo_messaging.NotificationFilter(event_type=pattern)
 
     def info(self, ctxt, publisher_id, event_type, payload, metadata):
         key = (metadata or {}).get('message_id') or id(payload)
         try:
-            outcome = self.handlers.handle(event_type, payload)
+            outcome = self.handlers.handle(event_type, payload,
+                                           publisher=publisher_id)
         except Exception as exc:  # noqa: BLE001 - every failure is decided here
             return self._failed(key, event_type, payload, exc)
         self.attempts.pop(key)

@@ -2,11 +2,14 @@
 import logging
 
 from novajoin import openstack
-from novajoin import reconcile
+from novajoin.hosts import dns as host_dns
+from novajoin.hosts import records
+from novajoin.hosts import services
+from novajoin.hosts import store
 from novajoin.ipa import IPAClient
 from novajoin.notify import dns
 from novajoin.notify import handlers
-from novajoin.notify import hosts
+from novajoin.notify import reconcile
 
 LOG = logging.getLogger(__name__)
 
@@ -21,16 +24,23 @@ class Parts:
             servers, network = openstack.servers_from_conf(conf)
         self.servers = servers
         self.network = network
-        self.zones = dns.Zones(self.ipa)
-        self.hosts = hosts.Hosts(self.ipa, self.zones)
-        self.fip_dns = (dns.FloatingDNS(self.ipa, self.zones)
+        self.zones = host_dns.Zones(self.ipa)
+        self.cloud = records.cloud_from_conf(conf)
+        self.hosts = store.Hosts(self.ipa, self.zones, self.cloud)
+        self.service_rules = services.ServiceRules(conf.join.service_projects,
+                                                   conf.join.service_types,
+                                                   conf.ipa.servers)
+        self.fip_dns = (dns.FloatingDNS(self.ipa, self.zones, self.cloud)
                         if conf.notify.floating_ip_dns else None)
         self.floating_ranges = dns.parse_ranges(conf.notify.floating_ip_ranges)
 
     def handlers(self):
         return handlers.Handlers(self.hosts, fip_dns=self.fip_dns,
-                                 network=self.network,
-                                 floating_ranges=self.floating_ranges)
+                                 network=self.network, servers=self.servers,
+                                 service_rules=self.service_rules,
+                                 floating_ranges=self.floating_ranges,
+                                 trust_deletes=(
+                                     self.conf.notify.trust_delete_notifications))
 
     def reconciler(self, grace=None):
         """A Reconciler, or None when nova cannot be asked."""

@@ -5,6 +5,11 @@ venv); neutron's are built as neutron's API layer builds them and published
 with oslo.messaging on the ``neutron`` exchange. Hosts are created by
 novajoin's real Enroller, as novajoin-server creates them. Every test uses its
 own topics and pool, and removes its queues and IPA entries.
+
+A message is a claim: novajoin-notify asks the real nova compute API peer
+(nova_api.py; keystone's catalog, nova's service user) whether an instance is
+gone before it removes its host, and reads ports from neutron (a stand-in,
+notify_env.StandInNeutron) before it writes a floating-IP record.
 """
 import json
 import random
@@ -14,9 +19,12 @@ import pytest
 
 from novajoin import join
 from novajoin import otp
+from novajoin.hosts import records
+from novajoin.hosts import services
 from novajoin.ipa import errors
 from novajoin.validation import VendordataRequest
 from tests.functional import notify_env
+from tests.functional import nova_api
 from tests.functional.notify_env import wait_until
 from tests.unit.notify import payloads
 
@@ -68,9 +76,12 @@ class IPAState:
         self.hosts, self.services, self.records, self.zones = set(), set(), [], []
         self.enroller = self.make_enroller()
 
-    def make_enroller(self, domain=None):
+    def make_enroller(self, domain=None, cloud=None):
+        # PROJECT plays the undercloud: it may ask for TripleO services
         return join.Enroller(self.ipa, otp.OTPSource('functional-' + 'x' * 40),
-                             join.IPAIdentity(self.ipa), domain=domain)
+                             join.IPAIdentity(self.ipa), domain=domain,
+                             cloud=records.Cloud(cloud) if cloud else None,
+                             service_rules=services.ServiceRules([PROJECT]))
 
     def enroll(self, name, metadata=None, instance=None, enroller=None):
         instance = instance or str(uuid.uuid4())
@@ -161,12 +172,30 @@ def state(ipa_admin, unique):
 
 
 @pytest.fixture
-def start_listener(tmp_path, bus, ipa_env, novajoin_identity):
-    """Start novajoin-notify for this test's topics (stopped at the end)."""
+def neutron():
+    stand_in = notify_env.StandInNeutron()
+    yield stand_in
+    stand_in.stop()
+
+
+@pytest.fixture
+def nova(peers_env):
+    servers = nova_api.Servers(peers_env)
+    yield servers
+    servers.cleanup()
+
+
+@pytest.fixture
+def start_listener(tmp_path, bus, ipa_env, novajoin_identity, peers_env, neutron):
+    """Start novajoin-notify for this test's topics (stopped at the end); it
+    asks the real nova-api and the stand-in neutron."""
+    nova_api.require(peers_env)
     started = []
 
     def start(ipa_port=None, pool=None, topics=None, extra='', name='notify',
               debug=False):
+        extra = (nova_api.service_credentials(peers_env, neutron.url)
+                 + '\n[join]\nservice_projects = %s\n' % PROJECT + extra)
         conf = notify_env.write_conf(tmp_path / (name + '.conf'), bus.url, ipa_env,
                                      novajoin_identity, topics or bus.topics,
                                      bus.pool if pool is None else pool, extra,
@@ -195,11 +224,11 @@ def delete_event(instance, fqdn, metadata=None):
 @pytest.mark.parametrize('fmt', ['versioned', 'unversioned'])
 def test_delete_leaves_no_host_subhost_service_or_record(fmt, start_listener, bus,
                                                          state, peers_env, unique):
-    meta = {'compact_service_http': json.dumps(['internalapi'])}
+    meta = {'compact_service_HTTP': json.dumps(['internalapi'])}
     instance, fqdn = state.enroll('nj%s' % unique, meta)
     short = fqdn.split('.')[0]
     subhost = '%s.internalapi.example.test' % short
-    principal = 'http/%s' % subhost
+    principal = 'HTTP/%s' % subhost
     state.hosts.add(subhost)
     state.services.add(principal)
     ip = state.free_ip()
@@ -352,68 +381,124 @@ def test_dedicated_topic_without_pool(start_listener, bus, state, peers_env, uni
 
 def test_update_adds_new_services_and_removes_dropped_ones(start_listener, bus,
                                                            state, peers_env, unique):
-    old = {'compact_service_http': json.dumps(['internalapi'])}
+    old = {'compact_service_HTTP': json.dumps(['internalapi'])}
     instance, fqdn = state.enroll('nj%s' % unique, old)
     short = fqdn.split('.')[0]
     old_sub = '%s.internalapi.example.test' % short
     new_sub = '%s.storage.example.test' % short
     state.hosts.update([old_sub, new_sub])
-    state.services.update(['http/' + old_sub, 'ldap/' + new_sub])
+    state.services.update(['HTTP/' + old_sub, 'mysql/' + new_sub])
     start_listener()
-    new = {'ipa_enroll': 'True', 'compact_service_ldap': json.dumps(['storage'])}
+    new = {'ipa_enroll': 'True', 'compact_service_mysql': json.dumps(['storage'])}
     emit(peers_env, bus, [{'event': 'update', 'instance': notify_env.nova_instance(
         instance, PROJECT, short, new), 'old': {'task_state': 'rebooting'}}])
-    wait_until(lambda: state.service_exists('ldap/' + new_sub), 30,
+    wait_until(lambda: state.service_exists('mysql/' + new_sub), 30,
                what='new service')
     wait_until(lambda: not state.exists(old_sub), 10, what='old subhost removed')
-    assert not state.service_exists('http/' + old_sub)
+    assert not state.service_exists('HTTP/' + old_sub)
     managers = state.ipa.call('host_show', new_sub)['result']['managedby_host']
     assert fqdn in managers
 
 
 def test_floating_ip_records_follow_the_association(start_listener, bus, state,
-                                                    unique):
+                                                    unique, neutron):
     instance, fqdn = state.enroll('nj%s' % unique)
     other_instance, other_fqdn = state.enroll('nj%sb' % unique)
     short, other_short = fqdn.split('.')[0], other_fqdn.split('.')[0]
     ip = state.free_ip()
     listener = start_listener()
-    neutron = bus.neutron()
-    port = payloads.port(instance)
+    publisher = bus.neutron()
+    port = neutron.add(payloads.port(instance, project=PROJECT))
     fip = payloads.floatingip(ip, port)
 
-    neutron.info('floatingip.update.end', payloads.floatingip_update_end(fip))
+    publisher.info('floatingip.update.end', payloads.floatingip_update_end(fip))
     wait_until(lambda: state.a_values(FORWARD, short) == [ip], 30, what='A record')
     assert state.ptr_values(ip) == [fqdn + '.']
 
-    moved = payloads.floatingip(ip, payloads.port(other_instance), fip_id=fip['id'])
-    neutron.info('floatingip.update.end', payloads.floatingip_update_end(moved))
+    moved = payloads.floatingip(
+        ip, neutron.add(payloads.port(other_instance, project=PROJECT)),
+        fip_id=fip['id'])
+    publisher.info('floatingip.update.end', payloads.floatingip_update_end(moved))
     wait_until(lambda: state.a_values(FORWARD, other_short) == [ip], 30,
                what='A record moved')
     assert state.a_values(FORWARD, short) == []
     assert state.ptr_values(ip) == [other_fqdn + '.']
 
     released = payloads.floatingip(ip, None, fip_id=fip['id'])
-    neutron.info('floatingip.update.end', payloads.floatingip_update_end(released))
+    publisher.info('floatingip.update.end', payloads.floatingip_update_end(released))
     wait_until(lambda: state.a_values(FORWARD, other_short) == [], 30,
                what='A record removed')
     assert state.ptr_values(ip) == []
 
-    neutron.info('floatingip.update.end', payloads.floatingip_update_end(fip))
+    publisher.info('floatingip.update.end', payloads.floatingip_update_end(fip))
     wait_until(lambda: state.a_values(FORWARD, short) == [ip], 30, what='again')
-    neutron.info('floatingip.delete.end', payloads.floatingip_delete_end(fip))
+    publisher.info('floatingip.delete.end', payloads.floatingip_delete_end(fip))
     wait_until(lambda: state.a_values(FORWARD, short) == [], 30,
                what='removed with the floating IP')
     assert state.ptr_values(ip) == []
     assert 'Traceback' not in listener.log()
 
 
-def test_floating_ip_of_a_server_that_did_not_enroll(start_listener, bus, state):
+def test_floating_ip_of_a_server_that_did_not_enroll(start_listener, bus, state,
+                                                     neutron):
     ip = state.free_ip()
     listener = start_listener(debug=True)
+    port = neutron.add(payloads.port(str(uuid.uuid4()), project=PROJECT))
     bus.neutron().info('floatingip.update.end', payloads.floatingip_update_end(
-        payloads.floatingip(ip, payloads.port(str(uuid.uuid4())))))
+        payloads.floatingip(ip, port)))
     wait_until(lambda: 'floatingip.update.end from network.controller-1: '
                'not_enrolled' in listener.log(), 30, what='handled')
     assert state.ptr_values(ip) == []
     assert state.ipa.call('dnsrecord_find', FORWARD, arecord=ip)['result'] == []
+
+
+# -- a message is a claim -----------------------------------------------------------
+
+def test_forged_delete_of_a_live_instance_keeps_the_host_until_nova_deletes_it(
+        start_listener, bus, state, peers_env, nova, unique):
+    instance, fqdn = state.enroll('nj%s' % unique)
+    nova.create(instance, PROJECT, fqdn.split('.')[0])   # alive in nova-api
+    listener = start_listener(debug=True)
+    # The very message nova sends on delete, but nova still has the server.
+    emit(peers_env, bus, [delete_event(instance, fqdn)], 'versioned')
+    wait_until(lambda: 'instance.delete.end from nova-compute:compute-1: '
+               'instance_alive' in listener.log(), 30, what='delete judged')
+    assert state.exists(fqdn)
+    assert 'SUSPICIOUS: delete notification for instance %s' % instance \
+        in listener.log()
+
+    nova.delete(instance)                # now nova answers 404
+    emit(peers_env, bus, [delete_event(instance, fqdn)], 'versioned')
+    wait_until(lambda: not state.exists(fqdn), 30, what='host removed')
+    assert 'removed IPA host %s' % fqdn in listener.log()
+
+
+def test_delete_of_another_clouds_instance_leaves_its_host(
+        start_listener, bus, state, peers_env, unique):
+    # Another cloud shares the realm and the domain; its instance is unknown
+    # to this cloud's nova (404), and its host is still not this cloud's.
+    other_cloud = state.make_enroller(cloud='njother-%s' % unique)
+    instance, fqdn = state.enroll('nj%s' % unique, enroller=other_cloud)
+    listener = start_listener(debug=True)
+    emit(peers_env, bus, [delete_event(instance, fqdn)], 'versioned')
+    wait_until(lambda: 'instance.delete.end from nova-compute:compute-1: '
+               'not_enrolled' in listener.log(), 30, what='delete handled')
+    assert state.exists(fqdn)
+
+
+def test_floating_ip_on_a_port_of_another_project_gets_no_record(
+        start_listener, bus, state, neutron, unique):
+    # A tenant's own port whose device_id names another project's instance:
+    # neutron allows it; novajoin must not give the victim's name to its FIP.
+    instance, fqdn = state.enroll('nj%s' % unique)
+    ip = state.free_ip()
+    listener = start_listener(debug=True)
+    port = neutron.add(payloads.port(instance, project='attacker0000project'))
+    bus.neutron().info('floatingip.update.end', payloads.floatingip_update_end(
+        payloads.floatingip(ip, port, project='attacker0000project')))
+    wait_until(lambda: 'floatingip.update.end from network.controller-1: '
+               'project_mismatch' in listener.log(), 30, what='handled')
+    assert state.a_values(FORWARD, fqdn.split('.')[0]) == []
+    assert state.ptr_values(ip) == []
+    assert any(r.startswith('/v2.0/ports/%s' % port['id'])
+               for r in neutron.requests)

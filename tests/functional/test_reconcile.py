@@ -1,10 +1,10 @@
 """novajoin-reconcile (and the reconciler inside novajoin-notify) for real.
 
 Real: FreeIPA, keystone (the [service_credentials] token), python-novaclient,
-the console script. Stand-in: nova's and neutron's APIs (there is no nova
-database here), a small HTTP server answering from the test's server list.
-The reconciler is kept to this test's own DNS domain (reconcile_domains),
-since the IPA realm is shared with other tests.
+the console script. nova: a small HTTP stand-in answering from the test's
+server list (the leak tests), and the real nova compute API peer (the
+two-cloud test, nova_api.py). The reconciler is kept to this test's own DNS
+domain (reconcile_domains), since the IPA realm is shared with other tests.
 """
 import json
 import re
@@ -19,10 +19,12 @@ from werkzeug.wrappers import Response
 
 from novajoin.ipa import errors
 from tests.functional import notify_env
+from tests.functional import nova_api
 from tests.functional import peers
 from tests.functional.notify_env import wait_until
 from tests.functional.test_notify import FORWARD
 from tests.functional.test_notify import IPAState
+from tests.functional.test_notify import PROJECT
 from tests.functional.test_notify import REVERSE
 
 
@@ -148,10 +150,10 @@ def make_leaks(state):
     """A live server with a stale floating-IP record and a gone one."""
     live, live_fqdn = state.enroll('live')
     gone, gone_fqdn = state.enroll('gone', {
-        'compact_service_http': json.dumps(['internalapi'])})
+        'compact_service_HTTP': json.dumps(['internalapi'])})
     subhost = 'gone.internalapi.%s' % state.domain
     state.hosts.add(subhost)
-    state.services.add('http/' + subhost)
+    state.services.add('HTTP/' + subhost)
     kept_ip, stale_ip, gone_ip = (state.free_ip() for _ in range(3))
     state.add_fip_records(live_fqdn, kept_ip)
     state.add_fip_records(live_fqdn, stale_ip)
@@ -190,7 +192,7 @@ def test_reconcile_removes_leaks_after_the_grace_period(tmp_path, ipa_env, peers
     run_reconcile(conf, '--grace', '0')
     assert not state.exists(leak['gone_fqdn'])
     assert not state.exists(leak['subhost'])
-    assert not state.service_exists('http/' + leak['subhost'])
+    assert not state.service_exists('HTTP/' + leak['subhost'])
     assert state.ptr_values(leak['gone_ip']) == []
     assert state.exists(leak['live_fqdn'])
 
@@ -229,3 +231,42 @@ reconcile_grace = 0
     with pytest.raises(errors.NotFound):
         state.ipa.call('dnsrecord_show', REVERSE,
                        leak['gone_ip'].rsplit('.', 1)[1])
+
+
+def test_two_clouds_sharing_realm_and_domain_leave_each_others_hosts(
+        tmp_path, ipa_env, peers_env, rabbit_url, state, unique,
+        novajoin_identity):
+    """Cloud B's reconciler, whose nova (the real nova-api) has none of cloud
+    A's instances, removes its own leak and nothing of cloud A's."""
+    nova = nova_api.Servers(peers_env)
+    cloud_a, cloud_b = 'nja-%s' % unique, 'njb-%s' % unique
+    in_a = state.make_enroller(state.domain, cloud=cloud_a)
+    in_b = state.make_enroller(state.domain, cloud=cloud_b)
+    _, a_fqdn = state.enroll('a1', {'compact_service_HTTP': json.dumps(
+        ['internalapi'])}, enroller=in_a)
+    a_subhost = 'a1.internalapi.%s' % state.domain
+    state.hosts.add(a_subhost)
+    state.services.add('HTTP/' + a_subhost)
+    b_live, b_live_fqdn = state.enroll('b1', enroller=in_b)
+    _, b_gone_fqdn = state.enroll('b2', enroller=in_b)
+    try:
+        nova.create(b_live, PROJECT, 'b1')
+        conf = notify_env.write_conf(
+            tmp_path / 'b.conf', rabbit_url, ipa_env, novajoin_identity,
+            ['nj-unused'], 'nj-unused',
+            nova_api.service_credentials(peers_env) + '''
+[join]
+cloud_id = {cloud}
+legacy_records = false
+
+[notify]
+reconcile_domains = {domain}
+'''.format(cloud=cloud_b, domain=state.domain))
+        out = run_reconcile(conf, '--grace', '0')
+    finally:
+        nova.cleanup()
+    assert 'host %s' % b_gone_fqdn in out
+    assert not state.exists(b_gone_fqdn)
+    assert state.exists(b_live_fqdn)
+    assert state.exists(a_fqdn) and state.exists(a_subhost)
+    assert state.service_exists('HTTP/' + a_subhost)

@@ -21,11 +21,21 @@ from tests.functional.novajoin_server import start_server
 NOVA_CALL = peers.PEERS_DIR / 'nova_vendordata_call.py'
 
 
+def project_ids(peers_env):
+    """keystone's project ids, {name: id}, as the peers' set-up wrote them
+    (nova's instances belong to 'demo' unless told otherwise)."""
+    path = os.path.join(peers_env['KEYSTONE_DIR'], 'ids.json')
+    with open(path) as f:
+        return json.load(f)['projects']
+
+
 @pytest.fixture(scope='module')
 def server(tmp_path_factory, ipa_env, peers_env, novajoin_identity, glance):
     tmp = tmp_path_factory.mktemp('server')
+    # the demo project (the instances' default) may ask for TripleO services
     proc, url = start_server(tmp, 'main', ipa_env, peers_env,
-                             identity_conf(novajoin_identity, ipa_env))
+                             identity_conf(novajoin_identity, ipa_env),
+                             service_projects=project_ids(peers_env)['demo'])
     yield url
     proc.stop()
     log = proc.log()
@@ -92,7 +102,7 @@ def test_nova_gets_an_otp_and_ipa_has_the_host(server, ipa_admin, ipa_env, uniqu
     host = ipa_admin.call('host_show', fqdn, all=True)['result']
     assert host['userclass'] == ['webservers']
     assert host['has_password'] is True and host['has_keytab'] is False
-    assert host['description'] == ['novajoin: instance=%s project=%s'
+    assert host['description'] == ['novajoin: instance=%s project=%s cloud=default'
                                    % (inst['uuid'], result['instance']['project_id'])]
     assert host['nsosversion'] == ['debian']
     # a third fetch, later and through another worker, is still the same
@@ -181,11 +191,14 @@ def test_services_and_subhosts(server, ipa_admin, ipa_env, unique, cleanup):
     inst = instance(unique, hostname='ctl-%s' % unique, metadata={
         'ipa_enroll': 'true', 'compact_service_HTTP': '["internalapi"]',
         'managed_service_haproxy': 'haproxy/%s' % vip})
-    answer = join_of(nova_call(server, inst, mode='direct')[0], 'direct')
+    result = nova_call(server, inst, mode='direct')[0]
+    answer = join_of(result, 'direct')
     ISSUED.append(answer['ipaotp'])
+    project = result['instance']['project_id']
     for host in (sub, vip):
         shown = ipa_admin.call('host_show', host, all=True)['result']
-        assert shown['description'] == ['novajoin: subhost']
+        assert shown['description'] == [
+            'novajoin: subhost project=%s cloud=default' % project]
         assert fqdn in shown['managedby_host']
     for principal in ('HTTP/%s' % sub, 'haproxy/%s' % vip):
         shown = ipa_admin.call('service_show', principal)['result']

@@ -11,6 +11,7 @@ from novajoin import otp
 from novajoin.api import create_app
 from novajoin.dev.fake_ipa import FakeIPA
 from novajoin.dev.fake_ipa import FakeIPAServer
+from novajoin.hosts import services
 from novajoin.ipa import IPAClient
 from novajoin.ipa.auth import PasswordAuth
 
@@ -72,6 +73,9 @@ def make_enroller(ipa_client, images):
     def make(**kwargs):
         kwargs.setdefault('images', images)
         kwargs.setdefault('servers', ['ipa.example.test'])
+        # PROJECT is the undercloud here: it may ask for TripleO services
+        kwargs.setdefault('service_rules', services.ServiceRules(
+            [PROJECT], ipa_servers=kwargs['servers']))
         return join.Enroller(ipa_client, otp.OTPSource(SECRET),
                              join.IPAIdentity(ipa_client), **kwargs)
     return make

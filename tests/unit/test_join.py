@@ -4,7 +4,7 @@ import json
 import pytest
 
 from novajoin import join
-from novajoin import ownership
+from novajoin.hosts import records as ownership
 from novajoin.dev.fake_ipa import IPAFault
 from novajoin.ipa import errors
 from novajoin.validation import BadRequest
@@ -33,7 +33,7 @@ def test_enrolls_with_metadata_and_answers_the_join_fields(make_enroller, fake_i
     host = fake_ipa.ipa.hosts['vm1.example.test']
     assert host['_password'] == answer['ipaotp']
     assert host['userclass'] == ['web']
-    assert ownership.owner_of(host) == (INSTANCE, PROJECT)
+    assert ownership.owner_of(host) == (INSTANCE, PROJECT, 'default')
 
 
 def test_first_fetch_is_one_ipa_call(make_enroller, fake_ipa):
@@ -123,11 +123,18 @@ def test_enrolled_host_answers_without_otp(make_enroller, fake_ipa):
     assert 'ipaotp' not in answer and answer['hostname'] == 'vm1.example.test'
 
 
-def test_disabled_host_gets_its_otp_again(make_enroller, fake_ipa):
-    otp = make_enroller().handle(request())['ipaotp']
+def test_a_host_an_administrator_disabled_is_never_armed_again(make_enroller,
+                                                               fake_ipa, caplog):
+    make_enroller().handle(request())
     fake_ipa.ipa.cmd_host_disable('vm1.example.test')
-    assert make_enroller().handle(request())['ipaotp'] == otp
-    assert fake_ipa.ipa.hosts['vm1.example.test']['_password'] == otp
+    fake_ipa.ipa.calls.clear()
+    with pytest.raises(join.Refused, match='disabled by an administrator'):
+        make_enroller().handle(request())
+    host = fake_ipa.ipa.hosts['vm1.example.test']
+    assert not host.get('_password')
+    assert 'host_mod' not in fake_ipa.ipa.calls
+    assert any(r.name == 'novajoin.audit' and 'disabled' in r.getMessage()
+               for r in caplog.records)
 
 
 def test_race_with_another_replica_resolves_to_the_same_answer(make_enroller, fake_ipa):
@@ -142,6 +149,7 @@ def test_race_with_another_replica_resolves_to_the_same_answer(make_enroller, fa
     ('VM-01', 'vm-01.example.test'),
     ('vm1.example.test', 'vm1.example.test'),      # nova 2.94 FQDN in our domain
     ('vm1.elsewhere.org', 'vm1.example.test'),     # only the short name is used
+    ('vm1.', 'vm1.example.test'),                  # an absolute name
 ])
 def test_fqdn(make_enroller, hostname, fqdn):
     assert make_enroller().handle(request(hostname=hostname))['hostname'] == fqdn
@@ -168,8 +176,12 @@ def test_project_subdomain_needs_keystone(make_enroller):
     ('-bad', 'not a valid DNS label'), ('x' * 64, 'at most 63'),
     ('under_score', 'not a valid DNS label')])
 def test_bad_hostname_is_refused_before_ipa(make_enroller, fake_ipa, hostname, message):
+    # Built directly: from_json already refuses these, and this checks the
+    # enroller's own guard (it is also reached from notify's sync path).
+    unchecked = VendordataRequest(PROJECT, INSTANCE, None, hostname,
+                                  {'ipa_enroll': 'True'}, [])
     with pytest.raises(BadRequest, match=message):
-        make_enroller().handle(request(hostname=hostname))
+        make_enroller().handle(unchecked)
     assert fake_ipa.ipa.calls == ['env']   # the realm, nothing about the host
 
 
@@ -235,10 +247,10 @@ def test_shared_vip_host_between_two_instances(make_enroller, fake_ipa):
 
 
 def test_service_on_a_host_novajoin_did_not_make_is_a_conflict(make_enroller, fake_ipa):
-    fake_ipa.ipa.cmd_host_add('ipa.example.test', description='IPA server')
+    fake_ipa.ipa.cmd_host_add('mail.example.test', description='mail server')
     with pytest.raises(join.Conflict, match='was not made by novajoin'):
         make_enroller().handle(request(metadata={
-            'ipa_enroll': 'true', 'managed_service_x': 'HTTP/ipa.example.test'}))
+            'ipa_enroll': 'true', 'managed_service_x': 'HTTP/mail.example.test'}))
     assert 'vm1.example.test' not in fake_ipa.ipa.hosts
 
 
@@ -254,7 +266,11 @@ def test_refused_service_link_rolls_back_the_host(make_enroller, fake_ipa, monke
     with pytest.raises(errors.IPACommandError, match='Insufficient access'):
         make_enroller().handle(request(metadata={
             'ipa_enroll': 'true', 'compact_service_HTTP': '["internalapi"]'}))
-    assert 'vm1.example.test' not in ipa.hosts   # the next fetch starts again
+    # everything the request made is gone: the next fetch starts again, and
+    # no subhost is left for anyone to claim
+    assert 'vm1.example.test' not in ipa.hosts
+    assert 'vm1.internalapi.example.test' not in ipa.hosts
+    assert not ipa.services
 
 
 def test_ipa_down_is_unavailable(make_enroller):
@@ -266,3 +282,88 @@ def test_ipa_down_is_unavailable(make_enroller):
     enroller = join.Enroller(dead, make_enroller().otps, join.IPAIdentity(dead))
     with pytest.raises(errors.IPAUnavailable):
         enroller.handle(request())
+
+
+@pytest.mark.parametrize('hostname', ['a..b', 'a.-b', 'web\n', 'web\n.x.org',
+                                      'vm1..', '.vm1', 'a_b', '-a', 'x' * 64])
+def test_a_malformed_hostname_is_refused_never_reshaped(make_enroller, fake_ipa,
+                                                        hostname):
+    with pytest.raises(BadRequest):
+        make_enroller().handle(request(hostname=hostname))
+    assert not fake_ipa.ipa.hosts
+
+
+SERVICES = {'ipa_enroll': 'true', 'compact_service_HTTP': '["internalapi"]'}
+
+
+def test_services_are_refused_to_a_project_not_in_service_projects(
+        make_enroller, fake_ipa):
+    from novajoin.hosts import services
+    enroller = make_enroller(service_rules=services.ServiceRules(['undercloud']))
+    with pytest.raises(join.Refused, match='service_projects'):
+        enroller.handle(request(metadata=SERVICES))
+    assert not fake_ipa.ipa.hosts and not fake_ipa.ipa.services
+    # without services the same project enrolls
+    assert enroller.handle(request())['ipaotp']
+
+
+@pytest.mark.parametrize('value, why', [
+    ('krbtgt/vm1.example.test', 'not allowed'),
+    ('ldap/vip.example.test', 'not allowed'),
+    ('cifs/vip.example.test', 'not allowed'),
+    ('HTTP/gitlab.other.test', 'outside example.test'),
+    ('HTTP/example.test', 'outside example.test'),
+    ('HTTP/ipa.example.test', 'is an IPA server'),
+])
+def test_privileged_types_and_names_outside_the_domain_are_refused(
+        make_enroller, fake_ipa, value, why):
+    with pytest.raises(join.Refused, match=why):
+        make_enroller().handle(request(metadata={
+            'ipa_enroll': 'true', 'managed_service_x': value}))
+    assert not fake_ipa.ipa.hosts and not fake_ipa.ipa.services
+
+
+def test_reserved_service_types_cannot_be_configured():
+    from novajoin.hosts import services
+    with pytest.raises(ValueError, match='kadmin'):
+        services.ServiceRules(['p'], types=['HTTP', 'kadmin'])
+
+
+def test_another_projects_subhost_is_a_conflict_and_stays_unchanged(
+        make_enroller, fake_ipa):
+    from novajoin.hosts import services
+    rules = services.ServiceRules([PROJECT, 'project-b'])
+    vip = {'ipa_enroll': 'true', 'managed_service_x': 'HTTP/ctl.example.test'}
+    make_enroller(service_rules=rules).handle(request(metadata=vip))
+    before = json.dumps(fake_ipa.ipa.hosts['ctl.example.test'], sort_keys=True)
+    with pytest.raises(join.Conflict, match='another project'):
+        make_enroller(service_rules=rules).handle(request(
+            metadata=vip, hostname='intruder',
+            **{'instance-id': OTHER, 'project-id': 'project-b'}))
+    assert json.dumps(fake_ipa.ipa.hosts['ctl.example.test'],
+                      sort_keys=True) == before
+    assert 'intruder.example.test' not in fake_ipa.ipa.hosts
+
+
+def test_a_failing_call_undoes_every_subhost_service_and_link(make_enroller,
+                                                              fake_ipa):
+    ipa = fake_ipa.ipa
+    # the VIP host exists (this project's) and is managed by another host
+    rules_meta = {'ipa_enroll': 'true', 'managed_service_x': 'HTTP/vip.example.test'}
+    make_enroller().handle(request(metadata=rules_meta, hostname='first',
+                                   **{'instance-id': OTHER}))
+    vip_before = json.dumps(ipa.hosts['vip.example.test'], sort_keys=True)
+    services_before = json.dumps(ipa.services, sort_keys=True)
+    original = ipa.cmd_host_add_managedby
+
+    def refuse(fqdn, host=(), **kw):
+        if fqdn == 'vm1.storage.example.test':
+            raise IPAFault(2100, 'ACIError', 'Insufficient access')
+        return original(fqdn, host=host, **kw)
+    ipa.cmd_host_add_managedby = refuse
+    metadata = dict(rules_meta, compact_service_HTTP='["internalapi", "storage"]')
+    with pytest.raises(errors.IPACommandError, match='Insufficient access'):
+        make_enroller().handle(request(metadata=metadata))
+    assert set(ipa.hosts) == {'first.example.test', 'vip.example.test'}
+    assert json.dumps(ipa.hosts['vip.example.test'], sort_keys=True) == vip_before
+    assert json.dumps(ipa.services, sort_keys=True) == services_before

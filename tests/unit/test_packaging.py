@@ -89,7 +89,7 @@ def test_glance_metadefs():
     assert props['ipa_enroll']['type'] == 'boolean'
     assert props['ipa_hostclass']['type'] == 'string'
     # The same rule novajoin applies to ipa_hostclass.
-    assert props['ipa_hostclass']['pattern'] == join._HOSTCLASS.pattern
+    assert props['ipa_hostclass']['pattern'] == '^%s$' % join._HOSTCLASS.pattern
 
 
 @pytest.mark.parametrize('script', ['devstack/plugin.sh', 'devstack/settings'])

@@ -1,13 +1,21 @@
-"""Fixtures: handlers wired to the in-memory IPA, hosts made by the Enroller."""
+"""Fixtures: handlers wired to the in-memory IPA, hosts made by the Enroller,
+small stand-ins for nova (``StubServers``) and neutron (``StubNetwork``)."""
 import pytest
 
+from novajoin import openstack
+from novajoin.hosts import dns as host_dns
+from novajoin.hosts import records
+from novajoin.hosts import services
+from novajoin.hosts import store as hosts
 from novajoin.notify import dns
 from novajoin.notify import handlers
-from novajoin.notify import hosts
 from novajoin.validation import VendordataRequest
+from tests.unit.conftest import PROJECT
 from tests.unit.conftest import body
+from tests.unit.notify import payloads
 
 REVERSE = '2.0.192.in-addr.arpa.'
+CLOUD = 'default'
 
 
 @pytest.fixture
@@ -19,17 +27,53 @@ def ipa(fake_ipa):
 
 @pytest.fixture
 def zones(ipa_client, ipa):
-    return dns.Zones(ipa_client, ttl=0)
+    return host_dns.Zones(ipa_client, ttl=0)
 
 
 @pytest.fixture
 def host_ops(ipa_client, zones):
-    return hosts.Hosts(ipa_client, zones)
+    return hosts.Hosts(ipa_client, zones, records.Cloud(CLOUD))
 
 
 @pytest.fixture
 def fip_dns(ipa_client, zones):
-    return dns.FloatingDNS(ipa_client, zones)
+    return dns.FloatingDNS(ipa_client, zones, records.Cloud(CLOUD))
+
+
+class StubServers:
+    """nova: which servers exist, and in which status.
+
+    ``status[id]`` is nova's status of a live server (ACTIVE, SOFT_DELETED,
+    UNKNOWN...); a server not listed answers 404. ``fail``: raised instead.
+    """
+
+    def __init__(self):
+        self.status = {}
+        self.fail = None
+        self.asked = []
+
+    def gone(self, server_id):
+        self.asked.append(server_id)
+        if self.fail:
+            raise self.fail
+        status = self.status.get(server_id)
+        if status == 'UNKNOWN':
+            raise openstack.UpstreamError('cell down')
+        return status is None or status == 'DELETED'
+
+    def ids(self):
+        return {i for i, s in self.status.items() if s != 'DELETED'}
+
+    def addresses(self, server_id):
+        return set() if server_id in self.ids() else None
+
+    def exists(self, server_id):
+        return server_id in self.ids()
+
+
+@pytest.fixture
+def nova():
+    return StubServers()
 
 
 class StubNetwork:
@@ -42,6 +86,12 @@ class StubNetwork:
 
     def port(self, port_id):
         return self.ports.get(port_id)
+
+    def plug(self, instance, project=PROJECT, **kwargs):
+        """A port neutron has, in ``project``, naming ``instance``."""
+        port = payloads.port(instance, project=project, **kwargs)
+        self.ports[port['id']] = port
+        return port
 
     def server_addresses(self, server_id):
         return set(self.addresses.get(server_id, ()))
@@ -56,22 +106,28 @@ def network():
 
 
 @pytest.fixture
-def table(host_ops, fip_dns, network):
-    return handlers.Handlers(host_ops, fip_dns=fip_dns, network=network)
+def table(host_ops, fip_dns, network, nova):
+    # the conftest PROJECT may ask for TripleO services
+    return handlers.Handlers(host_ops, fip_dns=fip_dns, network=network,
+                             servers=nova,
+                             service_rules=services.ServiceRules([PROJECT]))
 
 
 @pytest.fixture
 def enroll(make_enroller, ipa):
     """Enroll an instance as novajoin-server does; returns the host FQDN."""
-    enroller = make_enroller()
+    enrollers = {}
 
-    def run(instance, hostname, metadata=None, project=None):
+    def run(instance, hostname, metadata=None, project=None, cloud=None):
         meta = {'ipa_enroll': 'True'}
         meta.update(metadata or {})
         overrides = {'instance-id': instance, 'hostname': hostname,
                      'metadata': meta}
         if project:
             overrides['project-id'] = project
-        return enroller.handle(VendordataRequest.from_json(body(**overrides)))[
-            'hostname']
+        if cloud not in enrollers:
+            enrollers[cloud] = make_enroller(
+                cloud=records.Cloud(cloud or CLOUD))
+        return enrollers[cloud].handle(VendordataRequest.from_json(
+            body(**overrides)))['hostname']
     return run

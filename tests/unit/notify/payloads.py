@@ -92,8 +92,3 @@ def floatingip_delete_end(fip):
 
 def port_delete_end(port_dict):
     return {'port_id': port_dict['id'], 'port': port_dict}
-
-
-def nova_network_fip(instance, address):
-    """nova-network's network.floating_ip.(dis)associate payload."""
-    return {'instance_id': instance, 'floating_ip': address}

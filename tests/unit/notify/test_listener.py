@@ -22,8 +22,9 @@ class Table:
         self.seen = []
         self.table = {'instance.delete.end': None, 'port.delete.end': None}
 
-    def handle(self, event_type, payload):
+    def handle(self, event_type, payload, publisher=None):
         self.seen.append((event_type, payload))
+        self.publisher = publisher
         if self.failures:
             raise self.failures.pop(0)
         return 'ok'
@@ -37,6 +38,13 @@ def endpoint(table, **kwargs):
 def info(ep, message_id='m1', event='instance.delete.end'):
     return ep.info({}, 'nova-compute:c1', event, {'nova_object.data': {'uuid': 'u'}},
                    {'message_id': message_id, 'timestamp': 'now'})
+
+
+def test_the_publisher_reaches_the_handlers():
+    # handlers name it in the log when a claim does not hold (a forged delete)
+    table = Table()
+    assert info(endpoint(table)) == HANDLED
+    assert table.publisher == 'nova-compute:c1'
 
 
 @pytest.mark.parametrize('exc', [errors.IPAUnavailable('down'),
@@ -93,6 +101,7 @@ def test_filter_lets_only_table_events_through():
     assert rule.match({}, 'p', 'instance.delete.end', {}, {})
     assert not rule.match({}, 'p', 'instance.delete.start', {}, {})
     assert not rule.match({}, 'p', 'xinstance.delete.end', {}, {})
+    assert not rule.match({}, 'p', 'instance.delete.end\n', {}, {})
 
 
 def test_listener_over_the_fake_driver_requeues_and_filters():

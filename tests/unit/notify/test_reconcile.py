@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from novajoin import openstack
-from novajoin import reconcile
+from novajoin.notify import reconcile
 from novajoin.notify import dns
 
 LIVE = '11111111-2222-4333-8444-555555555555'
@@ -58,7 +58,7 @@ def make(host_ops, fip_dns, servers):
 
 def test_removes_hosts_of_gone_instances_only(make, enroll, ipa):
     enroll(LIVE, 'live')
-    enroll(GONE, 'gone', {'compact_service_http': '["internalapi"]'})
+    enroll(GONE, 'gone', {'compact_service_HTTP': '["internalapi"]'})
     for fqdn in list(ipa.hosts):
         age(ipa, fqdn, 2 * HOUR)
     report = make(grace=HOUR).run()
@@ -155,3 +155,32 @@ def test_keeps_to_its_domains(make, enroll, ipa):
     assert 'gone.example.test' in ipa.hosts
     make(grace=HOUR, domains=['Example.Test.']).run()
     assert 'gone.example.test' not in ipa.hosts
+
+
+def test_two_clouds_in_one_realm_never_remove_each_others_hosts(
+        enroll, ipa, ipa_client, zones, fip_dns):
+    # Cloud A's instances are unknown to cloud B's nova; B's reconciler must
+    # still leave A's hosts, A's subhosts (even unmanaged ones) and A's
+    # floating-IP records alone, while cleaning its own leaks.
+    from novajoin.hosts import records
+    from novajoin.hosts import store
+    a_live = enroll(LIVE, 'a-live', {'compact_service_HTTP': '["internalapi"]'},
+                    cloud='cloud-a')
+    enroll(GONE, 'a-gone', cloud='cloud-a')
+    b_gone = str(uuid.uuid4())
+    enroll(b_gone, 'b-gone', cloud='cloud-b')
+    ipa_client.call('host_add', 'lost.internalapi.example.test', force=True,
+                    description=records.subhost_record('p', 'cloud-a'))
+    fip_dns.associate(a_live, '192.0.2.44')
+    for fqdn in list(ipa.hosts):
+        age(ipa, fqdn, 2 * HOUR)
+    cloud_b = records.Cloud('cloud-b', legacy_records=False)
+    b_nova = StubServers({})                # knows none of A's instances
+    reconcile.Reconciler(store.Hosts(ipa_client, zones, cloud_b), b_nova,
+                         fip_dns=dns.FloatingDNS(ipa_client, zones, cloud_b),
+                         floating_ranges=dns.parse_ranges(['192.0.2.0/24']),
+                         grace=HOUR).run()
+    assert sorted(ipa.hosts) == ['a-gone.example.test', 'a-live.example.test',
+                                 'a-live.internalapi.example.test',
+                                 'lost.internalapi.example.test']
+    assert ipa.dns[('example.test.', 'a-live')]['arecord'] == ['192.0.2.44']

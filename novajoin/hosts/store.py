@@ -1,8 +1,11 @@
-"""IPA hosts novajoin owns: find them, remove them with what hangs off them.
+"""A cloud's IPA hosts: find them, keep their services in line with the
+metadata, remove them with what hangs off them.
 
-Shared by the delete handler, the update handler and the reconciler.
+Shared by the delete handler, the update handler and the reconciler. Only
+hosts whose ownership record names this cloud (``records.Cloud``) are ever
+found here, so nothing here touches another cloud's hosts in a shared realm.
 
-What "hangs off" a host H (see ``novajoin.join``):
+What "hangs off" a host H (see ``novajoin.hosts.create``):
 - subhosts (description ``novajoin: subhost``) that H manages,
 - services on those subhosts (or on shared VIP hosts) that H manages,
 - H's own DNS records (A/AAAA and their PTRs; floating IPs included).
@@ -15,9 +18,11 @@ novajoin did not create are only ever unlinked, never deleted.
 import logging
 import uuid
 
-from novajoin import ownership
+from novajoin.hosts import create
+from novajoin.hosts import dns
+from novajoin.hosts import records
+from novajoin.hosts import subhosts
 from novajoin.ipa import errors
-from novajoin.notify import dns
 
 LOG = logging.getLogger(__name__)
 
@@ -54,9 +59,10 @@ def created_at(host):
 
 class Hosts:
 
-    def __init__(self, ipa, zones):
+    def __init__(self, ipa, zones, cloud):
         self.ipa = ipa
         self.zones = zones
+        self.cloud = cloud
 
     # -- finding ----------------------------------------------------------
 
@@ -64,25 +70,25 @@ class Hosts:
         """Host entries whose ownership record names this instance.
 
         The criteria search matches the id inside the description; only an
-        exact owner record counts, so a host re-used by another instance (or
-        a look-alike description) is never taken.
+        exact owner record of this cloud counts, so a host re-used by another
+        instance, another cloud's host or a look-alike description is never
+        taken.
         """
         if not instance_id:
             return []
         # all=True: managing_host tells remove() whether there is more to do
         found = self.ipa.call('host_find', instance_id, all=True, sizelimit=0)
         return [h for h in found.get('result', [])
-                if (ownership.owner_of(h) or (None,))[0] == instance_id]
+                if (self.cloud.owner(h) or (None,))[0] == instance_id]
 
     def novajoin_hosts(self):
-        """Every host carrying a novajoin record (owned hosts and subhosts)."""
-        found = self.ipa.call('host_find', ownership.PREFIX, all=True,
+        """Every host carrying this cloud's record (owned hosts, subhosts)."""
+        found = self.ipa.call('host_find', records.PREFIX, all=True,
                               sizelimit=0)
         if found.get('truncated'):
             LOG.warning('IPA truncated the list of novajoin hosts at %d; the '
                         'rest is looked at on the next run', found.get('count'))
-        return [h for h in found.get('result', [])
-                if ownership.owner_of(h) or ownership.is_subhost(h)]
+        return [h for h in found.get('result', []) if self.cloud.is_ours(h)]
 
     def managed_by(self, fqdn):
         """(services, hosts) entries that ``fqdn`` manages, itself excluded."""
@@ -118,7 +124,8 @@ class Hosts:
                 continue  # wanted, or the host's own (goes with the host)
             others = _managers(service) - {fqdn, on_host}
             host_entry = subhosts.get(on_host)
-            if others or host_entry is None or not ownership.is_subhost(host_entry):
+            if (others or host_entry is None
+                    or not self.cloud.is_own_subhost(host_entry)):
                 unlink.append(('service_remove_host', [name], {'host': [fqdn]}))
             else:
                 delete.append(('service_del', [name], {}))
@@ -126,7 +133,7 @@ class Hosts:
             if name in keep_hosts:
                 continue
             others = _managers(host) - {fqdn, name}
-            if others or not ownership.is_subhost(host):
+            if others or not self.cloud.is_own_subhost(host):
                 unlink.append(('host_remove_managedby', [name], {'host': [fqdn]}))
             else:
                 delete.append(('host_del', [name], {'updatedns': True}))
@@ -159,6 +166,36 @@ class Hosts:
         if not dry_run:
             self.run([call])
         return done + [call]
+
+    def sync(self, fqdn, project_id, wanted, dry_run=False):
+        """Make ``fqdn`` (a host of ``project_id``) manage exactly ``wanted``
+        (a checked ``services.ServiceRequest``): add what IPA lacks, as
+        enrollment does and as atomically, and release what is no longer
+        listed. Returns the IPA calls made (or planned, with ``dry_run``).
+        """
+        services, managed = current = self.managed_by(fqdn)
+        have_hosts = {first(h, 'fqdn', '').lower() for h in managed}
+        have_principals = {principal_name(first(s, 'krbprincipalname', ''))
+                           for s in services}
+        new_hosts = [h for h in wanted.subhosts
+                     if h != fqdn and h not in have_hosts]
+        new_principals = [p for p in wanted.principals if p not in have_principals
+                          and p.partition('/')[2] != fqdn]
+        calls = []
+        if new_hosts or new_principals:
+            calls += subhosts.link_calls(
+                fqdn, subhosts.missing(self.ipa, self.cloud, project_id,
+                                       new_hosts),
+                new_principals, new_hosts, self.cloud.subhost_record(project_id))
+            if not dry_run:
+                create.run_atomically(self.ipa, calls,
+                                      what='the services of %s' % fqdn)
+        # Releasing works from what was read before the additions: what was
+        # just added is wanted, so it would be kept anyway.
+        calls += self.release(fqdn, keep_hosts=wanted.subhosts,
+                              keep_principals=wanted.principals,
+                              dry_run=dry_run, managed=current)
+        return calls
 
     def run(self, calls):
         """Run IPA calls in one batch; "already done" answers are fine.

@@ -1,8 +1,8 @@
 """Finding and removing hosts; creation time; dry runs."""
 import uuid
 
-from novajoin import ownership
-from novajoin.notify import hosts
+from novajoin.hosts import records as ownership
+from novajoin.hosts import store as hosts
 from tests.unit.notify import payloads
 
 VM = payloads.NOVA_INSTANCE
@@ -10,7 +10,7 @@ VM = payloads.NOVA_INSTANCE
 
 def test_owned_by_needs_the_exact_owner_record(host_ops, ipa_client):
     ipa_client.call('host_add', 'a.example.test', force=True,
-                    description=ownership.owner_record(VM, 'p'))
+                    description=ownership.owner_record(VM, 'p', 'default'))
     ipa_client.call('host_add', 'b.example.test', force=True,
                     description='not novajoin, mentions %s' % VM)
     assert [h['fqdn'][0] for h in host_ops.owned_by(VM)] == ['a.example.test']
@@ -18,18 +18,18 @@ def test_owned_by_needs_the_exact_owner_record(host_ops, ipa_client):
 
 
 def test_dry_run_changes_nothing(host_ops, enroll, ipa):
-    enroll(VM, 'vm1', {'compact_service_http': '["internalapi"]'})
+    enroll(VM, 'vm1', {'compact_service_HTTP': '["internalapi"]'})
     before = (dict(ipa.hosts), dict(ipa.services))
     calls = host_ops.remove('vm1.example.test', dry_run=True)
     assert (dict(ipa.hosts), dict(ipa.services)) == before
     assert [hosts.describe(c) for c in calls] == [
-        'service_del http/vm1.internalapi.example.test',
+        'service_del HTTP/vm1.internalapi.example.test',
         'host_del vm1.internalapi.example.test updatedns=True',
         'host_del vm1.example.test updatedns=True']
 
 
 def test_remove_is_idempotent(host_ops, enroll, ipa):
-    enroll(VM, 'vm1', {'compact_service_http': '["internalapi"]'})
+    enroll(VM, 'vm1', {'compact_service_HTTP': '["internalapi"]'})
     host_ops.remove('vm1.example.test')
     host_ops.remove('vm1.example.test')   # a redelivered message
     assert ipa.hosts == {}
@@ -54,7 +54,7 @@ def test_created_at_from_the_time_based_unique_id():
 
 def test_a_host_managing_nothing_else_needs_no_look_up(host_ops, ipa_client, ipa):
     ipa_client.call('host_add', 'solo.example.test', force=True,
-                    description=ownership.owner_record(VM, 'p'))
+                    description=ownership.owner_record(VM, 'p', 'default'))
     ipa.calls.clear()
     entry = {'fqdn': ['solo.example.test'], 'managing_host': ['solo.example.test']}
     host_ops.remove('solo.example.test', entry=entry)
@@ -64,3 +64,25 @@ def test_a_host_managing_nothing_else_needs_no_look_up(host_ops, ipa_client, ipa
     ipa.calls.clear()
     host_ops.remove('solo.example.test', entry={'fqdn': ['solo.example.test']})
     assert ipa.calls[:3] == ['batch', 'service_find', 'host_find']
+
+
+def test_another_clouds_hosts_are_never_found(host_ops, ipa_client):
+    ipa_client.call('host_add', 'mine.example.test', force=True,
+                    description=ownership.owner_record(VM, 'p', 'default'))
+    ipa_client.call('host_add', 'theirs.example.test', force=True,
+                    description=ownership.owner_record(VM, 'p', 'other-cloud'))
+    ipa_client.call('host_add', 'their-sub.example.test', force=True,
+                    description=ownership.subhost_record('p', 'other-cloud'))
+    assert [h['fqdn'][0] for h in host_ops.owned_by(VM)] == ['mine.example.test']
+    assert [h['fqdn'][0] for h in host_ops.novajoin_hosts()] == ['mine.example.test']
+
+
+def test_another_clouds_subhost_is_only_unlinked(host_ops, ipa_client, ipa):
+    ipa_client.call('host_add', 'vm1.example.test', force=True,
+                    description=ownership.owner_record(VM, 'p', 'default'))
+    ipa_client.call('host_add', 'sub.example.test', force=True,
+                    description=ownership.subhost_record('p', 'other-cloud'))
+    ipa_client.call('host_add_managedby', 'sub.example.test',
+                    host=['vm1.example.test'])
+    host_ops.remove('vm1.example.test')
+    assert 'sub.example.test' in ipa.hosts and 'vm1.example.test' not in ipa.hosts

@@ -19,9 +19,8 @@ import logging
 import time
 
 from novajoin import openstack
-from novajoin import ownership
+from novajoin.hosts import store as hosts_mod
 from novajoin.notify import dns as dns_mod
-from novajoin.notify import hosts as hosts_mod
 
 LOG = logging.getLogger(__name__)
 
@@ -60,16 +59,18 @@ class Reconciler:
 
     def run(self, dry_run=False):
         report = Report()
-        entries = [h for h in self.hosts.novajoin_hosts()  # IPA first
+        # IPA first; only this cloud's records (Hosts.cloud)
+        entries = [h for h in self.hosts.novajoin_hosts()
                    if self._ours(_fqdn(h))]
         alive = self.servers.ids()
-        owned = [(h, ownership.owner_of(h)[0]) for h in entries
-                 if ownership.owner_of(h)]
+        cloud = self.hosts.cloud
+        owned = [(h, cloud.owner(h).instance) for h in entries
+                 if cloud.owner(h)]
         for host, instance in owned:
             if instance not in alive:
                 self._orphan(host, instance, report, dry_run)
         for host in entries:
-            if ownership.is_subhost(host):
+            if cloud.is_own_subhost(host):
                 self._lonely_subhost(host, report, dry_run)
         if self.fip_dns is not None:
             self._floating_ips([(h, i) for h, i in owned if i in alive],

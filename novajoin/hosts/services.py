@@ -8,12 +8,33 @@
   it, both managed by the instance's host.
 
 ``requested_services`` turns metadata into (subhosts, principals) with every
-name checked, before anything is sent to IPA.
+name checked, before anything is sent to IPA. ``ServiceRules`` then says
+whether the project may have them at all: services are a privilege of the
+projects an operator names (TripleO's undercloud), limited to allowed service
+types, and every subhost stays inside the requesting host's own domain. The
+same rules guard enrollment (novajoin-server) and metadata updates
+(novajoin-notify).
 """
 import json
 
 from novajoin import validation
+from novajoin.hosts.errors import Refused
 from novajoin.validation import BadRequest
+
+# What TripleO asks for (tripleo-heat-templates' compact_service_* and
+# managed_service_* metadata).
+DEFAULT_SERVICE_TYPES = (
+    'HTTP', 'haproxy', 'mysql', 'rabbitmq', 'redis', 'etcd', 'libvirt',
+    'libvirt-vnc', 'qemu', 'novnc-proxy', 'neutron_ovn', 'ovn_controller',
+    'ovn_dbs', 'ovn_metadata', 'metrics_qdr', 'ceph_rgw', 'ceph_dashboard',
+    'ceph_grafana', 'ceph_alertmanager', 'ceph_prometheus', 'nova_api')
+# Principals IPA, Kerberos or Samba themselves use: whoever manages one of
+# these can impersonate the realm's infrastructure. Refused even when an
+# operator lists them (compared case-insensitively).
+RESERVED_SERVICE_TYPES = frozenset(s.lower() for s in (
+    'krbtgt', 'kadmin', 'K', 'kiprop', 'changepw', 'ldap', 'host', 'cifs',
+    'dns', 'ipa', 'ipa-dnskeysyncd', 'ipa-ods-exporter', 'dogtag', 'nfs',
+    'afs', 'HTTP-ipa', 'ipa-hsm'))
 
 
 class ServiceRequest:
@@ -68,7 +89,8 @@ def requested_services(metadata, short_name, domain):
     for service, networks in compact_services(metadata).items():
         validation.check_service_name(service)
         for network in networks:
-            validation.check_label(network.lower(), 'network name')
+            validation.check_label(validation.lower_name(network, 'network name'),
+                                   'network name')
             host = validation.check_fqdn('%s.%s.%s' % (short_name, network,
                                                        domain), 'subhost name')
             subhosts.add(host)
@@ -85,3 +107,47 @@ def requested_services(metadata, short_name, domain):
             subhosts.add(host)
             principals.add('%s/%s' % (service, host))
     return ServiceRequest(sorted(subhosts), sorted(principals))
+
+
+class ServiceRules:
+    """Who may ask for which services, and where their subhosts may live.
+
+    ``projects``: ids of the projects allowed to request services (empty:
+    none). ``types``: allowed service names (never a reserved one).
+    ``ipa_servers``: names that are never a subhost.
+    """
+
+    def __init__(self, projects=(), types=DEFAULT_SERVICE_TYPES,
+                 ipa_servers=()):
+        self.projects = frozenset(projects)
+        reserved = sorted(t for t in types if t.lower() in RESERVED_SERVICE_TYPES)
+        if reserved:
+            raise ValueError('[join] service_types lists %s, which IPA itself '
+                             'uses; novajoin never creates those'
+                             % ', '.join(reserved))
+        self.types = frozenset(types)
+        self.ipa_servers = frozenset(s.partition(':')[0].lower()
+                                     for s in ipa_servers)
+
+    def check(self, project_id, fqdn, wanted):
+        """Raise ``Refused`` unless ``project_id``'s host ``fqdn`` may have
+        every subhost and principal of ``wanted`` (a ServiceRequest)."""
+        if not wanted:
+            return
+        if project_id not in self.projects:
+            raise Refused('project %s may not request TripleO services '
+                          '([join] service_projects)' % project_id)
+        for principal in wanted.principals:
+            service = principal.partition('/')[0]
+            if service not in self.types:
+                raise Refused('service type %r is not allowed ([join] '
+                              'service_types)' % service)
+        domain = fqdn.partition('.')[2]
+        for host in wanted.subhosts:
+            if host == fqdn:
+                continue
+            if not host.endswith('.' + domain):
+                raise Refused('service host %s is outside %s, the domain of '
+                              '%s' % (host, domain, fqdn))
+            if host in self.ipa_servers:
+                raise Refused('service host %s is an IPA server' % host)
