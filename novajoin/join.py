@@ -74,7 +74,7 @@ class Enroller:
                  domain=None, project_subdomain=False, required_boot_roles=(),
                  allowed_hostclasses=('*',), project_hostclasses=None,
                  servers=(), request_deadline=4.5, cloud=None,
-                 service_rules=None):
+                 service_rules=None, max_host_name_length=64):
         self.ipa = ipa
         self.cloud = cloud or records.Cloud('default')
         self.service_rules = service_rules or services_mod.ServiceRules(
@@ -92,6 +92,7 @@ class Enroller:
             for project, classes in (project_hostclasses or {}).items()}
         self.servers = list(servers)
         self.request_deadline = request_deadline
+        self.max_host_name_length = max_host_name_length
         # (instance, fqdn) this process has seen in IPA: their repeated
         # fetches go straight to a read. A hint only; IPA decides.
         self._seen = BoundedMap()
@@ -116,6 +117,8 @@ class Enroller:
         short, _, domain = fqdn.partition('.')
         wanted_services = services_mod.requested_services(req.metadata, short,
                                                           domain)
+        for name in [fqdn] + list(wanted_services.subhosts):
+            self._check_length(name)
         self.service_rules.check(req.project_id, fqdn, wanted_services)
         location = req.metadata.get('ipa_host_location')
         if location is not None and not _FREE_TEXT.fullmatch(location):
@@ -185,6 +188,15 @@ class Enroller:
             return hostclass
         raise Refused('host class %r is not allowed for project %s'
                       % (hostclass, req.project_id))
+
+    def _check_length(self, fqdn):
+        # IPA's ipamaxhostnamelength (64 by default) is far below DNS's 253;
+        # refused here, the caller gets a 400 naming it, not IPA's 502.
+        if len(fqdn) > self.max_host_name_length:
+            raise BadRequest(
+                'host name %r is %d characters long; IPA allows at most %d '
+                '([join] max_host_name_length)'
+                % (fqdn, len(fqdn), self.max_host_name_length))
 
     def _fqdn(self, req, ipa_domain):
         """The host's FQDN; a hostname that is not a valid label or FQDN is a

@@ -39,6 +39,7 @@ def build_enroller(conf, ipa=None):
         allowed_hostclasses=conf.join.allowed_hostclasses,
         project_hostclasses=conf.join.project_hostclasses,
         servers=conf.ipa.servers, request_deadline=conf.join.request_deadline,
+        max_host_name_length=conf.join.max_host_name_length,
         cloud=records.cloud_from_conf(conf),
         service_rules=services.ServiceRules(conf.join.service_projects,
                                             conf.join.service_types,

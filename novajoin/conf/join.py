@@ -62,6 +62,13 @@ OPTS = [
                      'service_projects may ask for. Principals IPA itself '
                      'uses (krbtgt, kadmin, K, ldap, host, cifs, DNS, ipa, '
                      'dogtag, ...) are refused even when listed here.'),
+    cfg.IntOpt('max_host_name_length', default=64, min=4, max=253,
+               help='Longest host FQDN (instance hosts and service subhosts) '
+                    'novajoin asks IPA for; longer names get 400 before IPA is '
+                    'asked. Keep it equal to IPA\'s own limit, "Maximum '
+                    'hostname length" in ipa config-show (64 unless an '
+                    'administrator changed it): IPA refuses longer names, and '
+                    'nova would then get a 502 instead of a clear 400.'),
     cfg.IntOpt('image_cache_ttl', default=60, min=0,
                help='Seconds to cache a Glance image\'s properties (0: no cache).'),
     cfg.IntOpt('project_cache_ttl', default=300, min=0,

@@ -53,6 +53,20 @@ def server(tmp_path_factory, ipa_env, peers_env, novajoin_identity, projects):
         assert otp not in log, 'an OTP leaked into the log'
 
 
+@pytest.fixture(scope='module')
+def lenient_server(tmp_path_factory, ipa_env, peers_env, novajoin_identity, projects):
+    """A server whose operator set [join] max_host_name_length above IPA's
+    own limit: long names reach IPA, which refuses them inside the batch."""
+    tmp = tmp_path_factory.mktemp('isolation-lenient')
+    proc, url = start_server(tmp, 'lenient', ipa_env, peers_env,
+                             identity_conf(novajoin_identity, ipa_env),
+                             service_projects='%s,%s' % (projects['A'],
+                                                         projects['B']),
+                             max_host_name_length='253')
+    yield Server(proc, url)
+    proc.stop()
+
+
 @pytest.fixture
 def cleanup(ipa_admin, unique):
     """Host names to delete at the end, then every host whose name carries the
@@ -276,12 +290,14 @@ def test_host_an_administrator_disabled_gets_no_otp_again(server, ipa_admin, ipa
 
 # -- 5. a refused enrollment batch leaves nothing behind ------------------------------
 
-def test_ipa_refusing_part_of_the_enrollment_undoes_all_of_it(server, ipa_admin, ipa_env,
-                                                              projects, unique, cleanup):
+def test_ipa_refusing_part_of_the_enrollment_undoes_all_of_it(lenient_server, ipa_admin,
+                                                              ipa_env, projects, unique,
+                                                              cleanup):
     """IPA refuses host names longer than its ipamaxhostnamelength (64), which
-    novajoin's DNS checks (253) let through: the subhost of the long network is
+    this server's limit (253) lets through: the subhost of the long network is
     refused inside the batch, after the host, the other subhosts, their
     services and links were made."""
+    server = lenient_server
     domain = ipa_env['IPA_DOMAIN']
     assert ipa_admin.call('config_show')['result']['ipamaxhostnamelength'] == ['64']
     fqdn = 'ctl-%s.%s' % (unique, domain)
@@ -304,11 +320,12 @@ def test_ipa_refusing_part_of_the_enrollment_undoes_all_of_it(server, ipa_admin,
     assert 'could NOT undo' not in log
 
 
-def test_a_refused_batch_keeps_what_existed_before_it(server, ipa_admin, ipa_env,
+def test_a_refused_batch_keeps_what_existed_before_it(lenient_server, ipa_admin, ipa_env,
                                                       projects, unique, cleanup):
     """A second host of the project asks to share an existing subhost and
     service, with a subhost IPA refuses: its links are undone, the shared
     entries stay exactly as they were."""
+    server = lenient_server
     domain = ipa_env['IPA_DOMAIN']
     first = 'ctl-%s.%s' % (unique, domain)
     sub = 'ctl-%s.internalapi.%s' % (unique, domain)
@@ -333,6 +350,24 @@ def test_a_refused_batch_keeps_what_existed_before_it(server, ipa_admin, ipa_env
             show(ipa_admin, 'host_show', first)) == before
     assert show(ipa_admin, 'host_show', second) is None
     assert show(ipa_admin, 'host_show', too_long) is None
+
+
+def test_names_longer_than_ipa_allows_are_400_and_nothing_in_ipa(server, ipa_admin,
+                                                                 ipa_env, projects,
+                                                                 unique, cleanup):
+    """With the default [join] max_host_name_length (IPA's 64) the same
+    request is refused before IPA is asked, with a reason nova logs."""
+    domain = ipa_env['IPA_DOMAIN']
+    fqdn = 'ctl-%s.%s' % (unique, domain)
+    too_long = 'ctl-%s.%s.%s' % (unique, LONG_LABEL, domain)
+    cleanup.extend([fqdn, too_long])
+    inst = instance(unique, hostname='ctl-%s' % unique, project_id=projects['A'],
+                    metadata={'ipa_enroll': 'true',
+                              'compact_service_HTTP': '["internalapi", "%s"]'
+                              % LONG_LABEL})
+    refused(server.url, inst, 400)
+    assert nothing_named(ipa_admin, unique)
+    assert 'IPA allows at most 64' in server.proc.log()
 
 
 # -- 6. malformed hostnames are refused, never reshaped -----------------------------

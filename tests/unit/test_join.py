@@ -192,6 +192,30 @@ def test_fqdn_over_253_is_refused(make_enroller, fake_ipa):
     assert 'host_show' not in fake_ipa.ipa.calls
 
 
+def test_host_name_longer_than_ipa_allows_is_400_before_ipa(make_enroller, fake_ipa):
+    # 'vm1.' + 61 = 65 characters: valid DNS, over IPA's default 64
+    domain = 'd' * 48 + '.example.test'
+    enroller = make_enroller(domain=domain)
+    enroller.identity.get()
+    fake_ipa.ipa.calls.clear()
+    with pytest.raises(BadRequest, match=r'65 characters long; IPA allows at most 64'):
+        enroller.handle(request())
+    assert fake_ipa.ipa.calls == []
+    answer = make_enroller(domain=domain, max_host_name_length=65).handle(request())
+    assert answer['hostname'] == 'vm1.' + domain
+
+
+def test_subhost_name_longer_than_ipa_allows_is_400_before_ipa(make_enroller, fake_ipa):
+    enroller = make_enroller()
+    enroller.identity.get()
+    fake_ipa.ipa.calls.clear()
+    network = 'n' * 49     # vm1.<49>.example.test: 66 characters
+    with pytest.raises(BadRequest, match=r"'vm1\.n+\.example\.test' is 66 characters"):
+        enroller.handle(request(metadata={'ipa_enroll': 'true',
+                                          'compact_service_HTTP': '["%s"]' % network}))
+    assert fake_ipa.ipa.calls == []
+
+
 def test_boot_roles_gate(make_enroller, fake_ipa):
     enroller = make_enroller(required_boot_roles=['ipa-enroller', 'admin'])
     with pytest.raises(join.Refused, match='none of the roles admin, ipa-enroller'):
