@@ -119,6 +119,9 @@ class Handlers:
             'instance.delete.end': self.instance_deleted,
             'compute.instance.update': self.instance_updated,
             'instance.update': self.instance_updated,
+            # A floating IP created with a port is associated from the start:
+            # neutron sends create.end only, never update.end.
+            'floatingip.create.end': self.floatingip_updated,
             'floatingip.update.end': self.floatingip_updated,
             'floatingip.delete.end': self.floatingip_deleted,
             'port.delete.end': self.port_deleted,

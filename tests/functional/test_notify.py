@@ -83,12 +83,13 @@ class IPAState:
                              cloud=records.Cloud(cloud) if cloud else None,
                              service_rules=services.ServiceRules([PROJECT]))
 
-    def enroll(self, name, metadata=None, instance=None, enroller=None):
+    def enroll(self, name, metadata=None, instance=None, enroller=None,
+               project=PROJECT):
         instance = instance or str(uuid.uuid4())
         meta = {'ipa_enroll': 'True'}
         meta.update(metadata or {})
         req = VendordataRequest.from_json({
-            'project-id': PROJECT, 'instance-id': instance, 'image-id': '',
+            'project-id': project, 'instance-id': instance, 'image-id': '',
             'user-data': None, 'hostname': name, 'metadata': meta,
             'boot-roles': 'member'})
         fqdn = (enroller or self.enroller).handle(req)['hostname']

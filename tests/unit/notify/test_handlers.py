@@ -251,6 +251,15 @@ def test_fip_associate_and_disassociate(table, ipa, enroll, network):
     assert a_of(ipa, 'vm1') == [] and ptr_of(ipa, '10') == []
 
 
+def test_fip_created_on_a_port_gets_its_record(table, ipa, enroll, network):
+    # `openstack floating ip create --port P`: neutron sends create.end only
+    enroll(VM, 'vm1')
+    fip = payloads.floatingip('192.0.2.11', network.plug(VM))
+    assert table.handle('floatingip.create.end',
+                        payloads.floatingip_update_end(fip)) == 'associated'
+    assert a_of(ipa, 'vm1') == ['192.0.2.11']
+
+
 def test_fip_moved_to_another_server(table, ipa, enroll, network):
     enroll(VM, 'vm1')
     enroll(OTHER, 'vm2')
