@@ -116,15 +116,21 @@ class Servers:
             raise _transient('nova', exc) from exc
         return {server.id for server in servers}
 
-    def addresses(self, server_id):
-        """The server's fixed and floating IPs; None when nova has no such server."""
+    def _get(self, server_id):
+        """The server, or None on 404; nova failing is transient."""
         from novaclient import exceptions as nova_exc
         try:
-            server = self._nova.servers.get(server_id)
+            return self._nova.servers.get(server_id)
         except nova_exc.NotFound:
             return None
         except (nova_exc.ClientException, ks_exc.ClientException) as exc:
             raise _transient('nova', exc) from exc
+
+    def addresses(self, server_id):
+        """The server's fixed and floating IPs; None when nova has no such server."""
+        server = self._get(server_id)
+        if server is None:
+            return None
         return {addr['addr'] for addrs in (server.addresses or {}).values()
                 for addr in addrs if addr.get('addr')}
 
@@ -139,13 +145,9 @@ class Servers:
         restored, so it is not gone. UNKNOWN (its cell is down, API >= 2.69)
         means nova cannot tell: transient, like nova being unreachable.
         """
-        from novaclient import exceptions as nova_exc
-        try:
-            server = self._nova.servers.get(server_id)
-        except nova_exc.NotFound:
+        server = self._get(server_id)
+        if server is None:
             return True
-        except (nova_exc.ClientException, ks_exc.ClientException) as exc:
-            raise _transient('nova', exc) from exc
         status = str(getattr(server, 'status', '')).upper()
         if status == 'UNKNOWN':
             raise UpstreamError('nova cannot tell the state of server %s (its '

@@ -4,8 +4,22 @@ import uuid
 import pytest
 
 from novajoin.ipa import IPAClient
+from novajoin.ipa import errors
 from novajoin.ipa.auth import PasswordAuth
 from tests.functional import peers
+
+
+@pytest.fixture
+def cleanup(ipa_admin):
+    """Append host names; they are deleted from IPA at the end (with their
+    services), those already gone ignored."""
+    hosts = []
+    yield hosts
+    for fqdn in hosts:
+        try:
+            ipa_admin.call('host_del', fqdn)
+        except errors.NotFound:
+            pass
 
 
 @pytest.fixture(scope='session')

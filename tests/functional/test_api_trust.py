@@ -116,17 +116,6 @@ def server(tmp_path_factory, ipa_env, peers_env, novajoin_identity):
     proc.stop()
 
 
-@pytest.fixture
-def cleanup(ipa_admin):
-    hosts = []
-    yield hosts
-    for fqdn in hosts:
-        try:
-            ipa_admin.call('host_del', fqdn)
-        except Exception:   # noqa: BLE001 - already gone is fine
-            pass
-
-
 def _body(project_id, hostname, **overrides):
     """nova's exact body (DESIGN.md 2) for a server that enrolls."""
     data = {'project-id': project_id, 'instance-id': str(uuid.uuid4()),

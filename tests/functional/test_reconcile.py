@@ -104,23 +104,14 @@ def state(ipa_admin, unique):
 
 def reconcile_conf(path, ipa_env, identity, peers_env, api, domain, rabbit_url, extra=''):
     return notify_env.write_conf(
-        path, rabbit_url, ipa_env, identity, ['nj-unused'], 'nj-unused', extra + '''
-[service_credentials]
-auth_type = password
-auth_url = {keystone}
-username = nova
-password = {password}
-project_name = service
-user_domain_name = Default
-project_domain_name = Default
-
+        path, rabbit_url, ipa_env, identity, ['nj-unused'], 'nj-unused',
+        extra + nova_api.service_credentials(peers_env) + '''
 [notify]
 compute_endpoint_override = {api}/v2.1
 network_endpoint_override = {api}
 reconcile_domains = {domain}
 floating_ip_ranges = 192.0.2.0/24
-'''.format(keystone=peers_env['KEYSTONE_URL'], password=peers_env['NOVA_PASSWORD'],
-           api=api.url, domain=domain))
+'''.format(api=api.url, domain=domain))
 
 
 def run_reconcile(conf, *args):

@@ -72,17 +72,6 @@ def instance(unique, **kw):
     return data
 
 
-@pytest.fixture
-def cleanup(ipa_admin):
-    hosts = []
-    yield hosts
-    for fqdn in hosts:
-        try:
-            ipa_admin.call('host_del', fqdn)
-        except Exception:   # noqa: BLE001 - already gone is fine
-            pass
-
-
 # -- the tests --------------------------------------------------------------------
 
 def test_nova_gets_an_otp_and_ipa_has_the_host(server, ipa_admin, ipa_env, unique,

@@ -54,17 +54,6 @@ def server(tmp_path_factory, tls, ipa_env, peers_env, novajoin_identity):
         assert otp not in log, 'an OTP leaked into the log'
 
 
-@pytest.fixture
-def cleanup(ipa_admin):
-    hosts = []
-    yield hosts
-    for fqdn in hosts:
-        try:
-            ipa_admin.call('host_del', fqdn)
-        except errors.NotFound:
-            pass
-
-
 def nova_call(target, instance, ca=None, mode='both'):
     """Run real nova against ``target``; (result JSON, nova's stderr)."""
     env = {k: v for k, v in os.environ.items() if k not in CA_ENVIRONMENT}
