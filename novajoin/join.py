@@ -117,8 +117,7 @@ class Enroller:
         short, _, domain = fqdn.partition('.')
         wanted_services = services_mod.requested_services(req.metadata, short,
                                                           domain)
-        for name in [fqdn] + list(wanted_services.subhosts):
-            self._check_length(name)
+        services_mod.check_length(fqdn, self.max_host_name_length)
         self.service_rules.check(req.project_id, fqdn, wanted_services)
         location = req.metadata.get('ipa_host_location')
         if location is not None and not _FREE_TEXT.fullmatch(location):
@@ -188,15 +187,6 @@ class Enroller:
             return hostclass
         raise Refused('host class %r is not allowed for project %s'
                       % (hostclass, req.project_id))
-
-    def _check_length(self, fqdn):
-        # IPA's ipamaxhostnamelength (64 by default) is far below DNS's 253;
-        # refused here, the caller gets a 400 naming it, not IPA's 502.
-        if len(fqdn) > self.max_host_name_length:
-            raise BadRequest(
-                'host name %r is %d characters long; IPA allows at most %d '
-                '([join] max_host_name_length)'
-                % (fqdn, len(fqdn), self.max_host_name_length))
 
     def _fqdn(self, req, ipa_domain):
         """The host's FQDN; a hostname that is not a valid label or FQDN is a

@@ -41,9 +41,7 @@ def build_enroller(conf, ipa=None):
         servers=conf.ipa.servers, request_deadline=conf.join.request_deadline,
         max_host_name_length=conf.join.max_host_name_length,
         cloud=records.cloud_from_conf(conf),
-        service_rules=services.ServiceRules(conf.join.service_projects,
-                                            conf.join.service_types,
-                                            conf.ipa.servers))
+        service_rules=services.rules_from_conf(conf))
 
 
 def create_app(conf, enroller=None):

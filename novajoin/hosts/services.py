@@ -118,8 +118,9 @@ class ServiceRules:
     """
 
     def __init__(self, projects=(), types=DEFAULT_SERVICE_TYPES,
-                 ipa_servers=()):
+                 ipa_servers=(), max_host_name_length=64):
         self.projects = frozenset(projects)
+        self.max_host_name_length = max_host_name_length
         reserved = sorted(t for t in types if t.lower() in RESERVED_SERVICE_TYPES)
         if reserved:
             raise ValueError('[join] service_types lists %s, which IPA itself '
@@ -131,7 +132,8 @@ class ServiceRules:
 
     def check(self, project_id, fqdn, wanted):
         """Raise ``Refused`` unless ``project_id``'s host ``fqdn`` may have
-        every subhost and principal of ``wanted`` (a ServiceRequest)."""
+        every subhost and principal of ``wanted`` (a ServiceRequest);
+        ``BadRequest`` for a subhost name longer than IPA allows."""
         if not wanted:
             return
         if project_id not in self.projects:
@@ -151,3 +153,21 @@ class ServiceRules:
                               '%s' % (host, domain, fqdn))
             if host in self.ipa_servers:
                 raise Refused('service host %s is an IPA server' % host)
+        for host in wanted.subhosts:
+            check_length(host, self.max_host_name_length, 'service host name')
+
+
+def check_length(fqdn, limit, what='host name'):
+    """IPA's ipamaxhostnamelength (64 by default) is far below DNS's 253;
+    refused here, the caller gets a 400 naming it instead of IPA's 502."""
+    if len(fqdn) > limit:
+        raise BadRequest('%s %r is %d characters long; IPA allows at most %d '
+                         '([join] max_host_name_length)'
+                         % (what, fqdn, len(fqdn), limit))
+
+
+def rules_from_conf(conf):
+    """The rules of [join] service_projects, service_types and
+    max_host_name_length, with [ipa] servers: one build for API and notify."""
+    return ServiceRules(conf.join.service_projects, conf.join.service_types,
+                        conf.ipa.servers, conf.join.max_host_name_length)

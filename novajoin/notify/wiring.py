@@ -27,9 +27,7 @@ class Parts:
         self.zones = host_dns.Zones(self.ipa)
         self.cloud = records.cloud_from_conf(conf)
         self.hosts = store.Hosts(self.ipa, self.zones, self.cloud)
-        self.service_rules = services.ServiceRules(conf.join.service_projects,
-                                                   conf.join.service_types,
-                                                   conf.ipa.servers)
+        self.service_rules = services.rules_from_conf(conf)
         self.fip_dns = (dns.FloatingDNS(self.ipa, self.zones, self.cloud)
                         if conf.notify.floating_ip_dns else None)
         self.floating_ranges = dns.parse_ranges(conf.notify.floating_ip_ranges)

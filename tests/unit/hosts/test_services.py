@@ -68,6 +68,16 @@ def test_services_are_refused_to_projects_not_listed():
                   wanted('HTTP/vm.internalapi.example.test'))
 
 
+def test_subhost_names_longer_than_ipa_allows_are_a_bad_request():
+    long_net = 'n' * 44     # vm.<44>.example.test: 60 characters
+    principal = 'HTTP/vm.%s.example.test' % long_net
+    with pytest.raises(BadRequest, match=r'is 60 characters long; IPA allows at most 59'):
+        services.ServiceRules(['undercloud'], max_host_name_length=59).check(
+            'undercloud', 'vm.example.test', wanted(principal))
+    services.ServiceRules(['undercloud'], max_host_name_length=60).check(
+        'undercloud', 'vm.example.test', wanted(principal))
+
+
 @pytest.mark.parametrize('principal', ['krbtgt/x.example.test', 'ldap/x.example.test',
                                        'host/x.example.test', 'cifs/x.example.test',
                                        'http/x.example.test', 'nfs/x.example.test'])

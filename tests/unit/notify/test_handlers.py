@@ -216,6 +216,16 @@ def test_update_with_bad_service_metadata_is_permanent(table, enroll):
             'instance.update', metadata={'compact_service_HTTP': 'not json'}))
 
 
+def test_update_with_a_subhost_name_over_ipas_limit_is_permanent(table, ipa, enroll):
+    # the same rule as the API: IPA is never asked for a name it refuses
+    enroll(VM, 'vm1')
+    ipa.calls.clear()
+    with pytest.raises(handlers.BadPayload, match='IPA allows at most 64'):
+        table.handle('instance.update', payloads.nova(
+            'instance.update', metadata={'compact_service_HTTP': '["%s"]' % ('n' * 60)}))
+    assert [c for c in ipa.calls if c not in ('host_find', 'host_show')] == []
+
+
 def test_update_refuses_a_foreign_service_host(table, ipa, enroll, ipa_client):
     enroll(VM, 'vm1')
     ipa_client.call('host_add', 'web.example.test', force=True)
