@@ -13,10 +13,14 @@
 # got from the novajoin-server DynamicJSON target:
 #   {"join": {"hostname": "vm1.example.test", "krb_realm": "EXAMPLE.TEST",
 #             "ipaotp": "...", "ipa_domain": "example.test",
-#             "ipa_server": ["ipa.example.test"]}}
-# installs the IPA client if needed, sets the hostname and runs
+#             "ipa_server": ["ipa.example.test"], "ipa_ca_cert": "<PEM>"}}
+# installs the IPA client if needed, sets the hostname, makes the FQDN
+# resolvable when it is not (Debian and Ubuntu have no nss-myhostname, and
+# ipa-client-install resolves its own name when it starts) and runs
 #   ipa-client-install -U --hostname FQDN [--realm R] [--domain D]
-#                      [--server S ...] -w OTP
+#                      [--server S ...] [--ca-cert-file F] -w OTP
+# The IPA CA comes with the OTP (ipa_ca_cert), so ipa-client-install never
+# downloads it over plain HTTP.
 # then writes preserve_hostname: true to cloud-init's 99-novajoin.cfg so that
 # cloud-init keeps the FQDN on later boots.
 #
@@ -58,6 +62,8 @@
 #   NOVAJOIN_RETRY_INTERVAL    mean seconds between attempts, +/-50% jitter
 #                              (default 5)
 #   NOVAJOIN_HTTP_TIMEOUT      seconds per HTTP request (default 30)
+#   NOVAJOIN_HOSTS_FILE        where to add "127.0.1.1 FQDN short" when the
+#                              FQDN does not resolve (default /etc/hosts)
 #   NOVAJOIN_CLOUD_CFG_DIR     cloud-init's configuration directory (default
 #                              /etc/cloud/cloud.cfg.d); nothing is written
 #                              when it does not exist
@@ -84,6 +90,7 @@ fi
 FETCH_TIMEOUT=${NOVAJOIN_FETCH_TIMEOUT:-300}
 UNREQUESTED_TIMEOUT=${NOVAJOIN_UNREQUESTED_TIMEOUT:-60}
 CLOUD_CFG_DIR=${NOVAJOIN_CLOUD_CFG_DIR:-/etc/cloud/cloud.cfg.d}
+HOSTS_FILE=${NOVAJOIN_HOSTS_FILE:-/etc/hosts}
 RETRY_INTERVAL=${NOVAJOIN_RETRY_INTERVAL:-5}
 HTTP_TIMEOUT=${NOVAJOIN_HTTP_TIMEOUT:-30}
 
@@ -629,6 +636,7 @@ read_metadata_service() {
             fi
         fi
         if fetch "$METADATA_URL" "$VD_FILE" "$(request_timeout "$rms_deadline")"; then
+            MS_ANSWERED=1
             check_vendor_data "$VD_FILE" "metadata service" && return 0
             case $VD_STATE in
                 # nova's configuration will not change while we wait
@@ -657,6 +665,16 @@ read_metadata_service() {
 }
 
 # --------------------------------------------------------------- values
+# valid_pem_certs TEXT: only CERTIFICATE blocks of base64 lines, at least one
+valid_pem_certs() {
+    printf '%s\n' "$1" | LC_ALL=C awk '
+        /^-----BEGIN CERTIFICATE-----$/ { if (inside) bad = 1; inside = 1; next }
+        /^-----END CERTIFICATE-----$/ { if (!inside) bad = 1; inside = 0; n++; next }
+        inside && /^[A-Za-z0-9+\/=]+$/ { next }
+        { bad = 1 }
+        END { exit (bad || inside || n == 0) }'
+}
+
 valid_dns_name() {
     case $1 in
         '' | [.-]* | *[.-] | *[!A-Za-z0-9.-]* | *..* | *.-* | *-.*) return 1 ;;
@@ -694,6 +712,26 @@ ensure_ipa_client() {
 # cloud-init sets the hostname from the metadata on every boot: make it
 # keep the FQDN the host is enrolled under. A failure here is a warning:
 # the enrollment itself has succeeded.
+# ipa-client-install resolves the host's own name as it starts (4.9 on
+# Debian: FQDN = gethostfqdn() at import) and dies when it cannot. Fedora and
+# RHEL resolve it through nss-myhostname; Debian and Ubuntu do not, so unless
+# DNS already has the name, add the line Debian's installer writes.
+ensure_fqdn_resolves() {
+    if ! command -v getent >/dev/null 2>&1; then
+        log "warning: no getent: cannot check that $FQDN resolves"
+        return 0
+    fi
+    if getent hosts "$FQDN" >/dev/null 2>&1; then
+        return 0
+    fi
+    efr_line=$(printf '127.0.1.1\t%s %s' "$FQDN" "${FQDN%%.*}")
+    if (umask 022 && printf '%s\n' "$efr_line" >>"$HOSTS_FILE"); then
+        log "$FQDN does not resolve: added \"$efr_line\" to $HOSTS_FILE"
+    else
+        log "warning: $FQDN does not resolve and $HOSTS_FILE cannot be changed: ipa-client-install may fail to start"
+    fi
+}
+
 keep_hostname() {
     kh_file=$CLOUD_CFG_DIR/99-novajoin.cfg
     if [ ! -d "$CLOUD_CFG_DIR" ]; then
@@ -718,6 +756,8 @@ keep_hostname() {
 # --------------------------------------------------------------- main
 LAST_FETCH_ERROR=
 VD_SOURCE=
+MS_TRIED=
+MS_ANSWERED=
 if open_config_drive; then
     # The server metadata first: ipa_enroll=false means nothing to do.
     if read_config_drive_meta; then
@@ -735,6 +775,7 @@ if open_config_drive; then
 fi
 
 if [ -z "$VD_SOURCE" ] && [ -n "$METADATA_URL" ]; then
+    MS_TRIED=1
     if read_metadata_service; then
         VD_SOURCE="metadata service"
     fi
@@ -745,6 +786,14 @@ if [ -z "$VD_SOURCE" ] && [ "$META_STATE" = absent ]; then
     # answer from novajoin: most likely an instance that does not enroll.
     log "not enrolling: nothing was requested in the server metadata (no ipa_enroll) and novajoin gave no enrollment: $(vd_state_text)"
     exit 0
+fi
+
+if [ -z "$VD_SOURCE" ] && [ -n "$MS_TRIED" ] && [ -z "$MS_ANSWERED" ] &&
+    [ "$VD_STATE" != none ]; then
+    # What the config drive held is stale (written at boot); the metadata
+    # service, which would know better now, never answered: say so rather
+    # than blame novajoin for what the drive says.
+    fail "no usable join data: the config drive has $(vd_state_text), and the metadata service $METADATA_URL could not be reached within $FETCH_TIMEOUT s (last error: ${LAST_FETCH_ERROR:-none}): check the instance's network path to the metadata service"
 fi
 
 if [ -z "$VD_SOURCE" ]; then
@@ -776,6 +825,7 @@ REALM=$(json str "join krb_realm" "$VD_FILE")
 DOMAIN=$(json str "join ipa_domain" "$VD_FILE")
 SERVERS=$(json list "join ipa_server" "$VD_FILE")
 NJ_OTP=$(json str "join ipaotp" "$VD_FILE")
+CA_CERT=$(json str "join ipa_ca_cert" "$VD_FILE")
 
 [ -n "$FQDN" ] || fail "no hostname in the join data from the $VD_SOURCE"
 if [ -z "$NJ_OTP" ]; then
@@ -810,6 +860,17 @@ for S in $SERVERS; do
 done
 set +f
 IFS=$OLD_IFS
+if [ -n "$CA_CERT" ]; then
+    valid_pem_certs "$CA_CERT" ||
+        fail "ipa_ca_cert from the $VD_SOURCE is not a PEM certificate bundle"
+    CA_FILE=$WORKDIR/ipa-ca.crt
+    (umask 022 && printf '%s\n' "$CA_CERT" >"$CA_FILE") ||
+        fail "could not write the IPA CA certificate to $CA_FILE"
+    set -- "$@" --ca-cert-file "$CA_FILE"
+    log "using the IPA CA certificate from the $VD_SOURCE (not downloaded over HTTP)"
+else
+    log "warning: no IPA CA certificate (ipa_ca_cert) in the join data: ipa-client-install will download it over plain HTTP, trusting whatever answers"
+fi
 
 log "enrolling $FQDN${REALM:+ in realm $REALM} (join data from the $VD_SOURCE)"
 
@@ -820,6 +881,7 @@ if command -v hostnamectl >/dev/null 2>&1; then
 else
     hostname "$FQDN"
 fi || log "warning: could not set the hostname to $FQDN; ipa-client-install --hostname sets it too"
+ensure_fqdn_resolves
 
 log "running: ipa-client-install $* -w ********"
 # ipa-client-install takes the OTP only as -w/--password, so it is in this

@@ -74,7 +74,7 @@ class Enroller:
                  domain=None, project_subdomain=False, required_boot_roles=(),
                  allowed_hostclasses=('*',), project_hostclasses=None,
                  servers=(), request_deadline=4.5, cloud=None,
-                 service_rules=None, max_host_name_length=64):
+                 service_rules=None, max_host_name_length=64, ca_cert=None):
         self.ipa = ipa
         self.cloud = cloud or records.Cloud('default')
         self.service_rules = service_rules or services_mod.ServiceRules(
@@ -93,6 +93,7 @@ class Enroller:
         self.servers = list(servers)
         self.request_deadline = request_deadline
         self.max_host_name_length = max_host_name_length
+        self.ca_cert = ca_cert    # PEM for the guest, or None
         # (instance, fqdn) this process has seen in IPA: their repeated
         # fetches go straight to a read. A hint only; IPA decides.
         self._seen = BoundedMap()
@@ -148,6 +149,8 @@ class Enroller:
                   'ipa_server': self.servers}
         if not enrolled:
             answer['ipaotp'] = otp
+            if self.ca_cert:
+                answer['ipa_ca_cert'] = self.ca_cert
         return answer
 
     def _host_attrs(self, req, otp, hostclass, location, image):

@@ -1,5 +1,6 @@
 """Flask app factory: ``create_app(conf)``."""
 import logging
+import os
 
 import flask
 
@@ -16,6 +17,7 @@ from novajoin.api import vendordata
 from novajoin.hosts import records
 from novajoin.hosts import services
 from novajoin.ipa import IPAClient
+from novajoin.ipa import ca
 from novajoin.ipa import errors
 
 LOG = logging.getLogger(__name__)
@@ -41,7 +43,21 @@ def build_enroller(conf, ipa=None):
         servers=conf.ipa.servers, request_deadline=conf.join.request_deadline,
         max_host_name_length=conf.join.max_host_name_length,
         cloud=records.cloud_from_conf(conf),
-        service_rules=services.rules_from_conf(conf))
+        service_rules=services.rules_from_conf(conf),
+        ca_cert=guest_ca_cert(conf))
+
+
+def guest_ca_cert(conf):
+    """The CA bundle guests get with their OTP, or None (see
+    [join] send_ca_cert). Raises ValueError for a ca_file that is not PEM."""
+    if not conf.join.send_ca_cert:
+        return None
+    if not conf.ipa.ca_file or not os.path.exists(conf.ipa.ca_file):
+        LOG.warning('[ipa] ca_file %s does not exist: guests get no CA with '
+                    'their OTP and ipa-client-install downloads it over plain '
+                    'HTTP (trust on first use)', conf.ipa.ca_file)
+        return None
+    return ca.load_bundle(conf.ipa.ca_file)
 
 
 def create_app(conf, enroller=None):

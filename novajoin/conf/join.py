@@ -69,6 +69,13 @@ OPTS = [
                     'hostname length" in ipa config-show (64 unless an '
                     'administrator changed it): IPA refuses longer names, and '
                     'nova would then get a 502 instead of a clear 400.'),
+    cfg.BoolOpt('send_ca_cert', default=True,
+                help='Hand guests the IPA CA certificate ([ipa] ca_file) with '
+                     'their OTP, as "ipa_ca_cert", so ipa-client-install '
+                     'trusts it from the start instead of downloading it over '
+                     'plain HTTP (trust on first use). A ca_file that is not '
+                     'PEM certificates stops the service at start; a missing '
+                     'one is a warning and guests download the CA.'),
     cfg.IntOpt('image_cache_ttl', default=60, min=0,
                help='Seconds to cache a Glance image\'s properties (0: no cache).'),
     cfg.IntOpt('project_cache_ttl', default=300, min=0,

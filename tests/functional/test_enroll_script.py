@@ -74,6 +74,14 @@ MINIMAL_TOOLS = ['mktemp', 'rm', 'cp', 'mv', 'mkdir', 'od', 'tr', 'tail',
 ISSUED = []
 
 DASH = shutil.which('dash')
+# Guest.calls() shows the script's temporary CA file as this; the stand-in
+# keeps a copy of it (Guest.ca_handed_over).
+CA_FILE = '<ca-cert-file>'
+KEEP_CA = '''prev=
+for a in "$@"; do
+    [ "$prev" = --ca-cert-file ] && cp "$a" "$NJ_TEST_RECORD/ca.pem"
+    prev=$a
+done'''
 
 
 def expected_argv(join):
@@ -88,6 +96,8 @@ def expected_argv(join):
             servers = [servers]
         for s in servers:
             argv += ['--server', s]
+    if join.get('ipa_ca_cert'):
+        argv += ['--ca-cert-file', CA_FILE]
     return argv + ['-w', join['ipaotp']]
 
 
@@ -330,9 +340,11 @@ class Guest(object):
             d.mkdir()
         self.minimal = False
         self.script = SCRIPT
-        for name in ('ipa-client-install', 'hostnamectl', 'hostname',
-                     'logger'):
+        for name in ('hostnamectl', 'hostname', 'logger', 'getent'):
             self.stub(name)
+        self.stub('ipa-client-install', KEEP_CA)
+        self.hosts_file = tmp_path / 'hosts'
+        self.hosts_file.write_text('127.0.0.1\tlocalhost\n')
         self.env = {
             'PATH': '%s:%s' % (self.stubs, os.environ['PATH']),
             'NJ_TEST_RECORD': str(self.rec),
@@ -343,8 +355,9 @@ class Guest(object):
             'NOVAJOIN_RETRY_INTERVAL': '1',
             'NOVAJOIN_HTTP_TIMEOUT': '10',
             'TMPDIR': str(self.tmp),
-            # never /etc/cloud of this machine
+            # never /etc/cloud or /etc/hosts of this machine
             'NOVAJOIN_CLOUD_CFG_DIR': str(self.cloud_cfg_dir),
+            'NOVAJOIN_HOSTS_FILE': str(self.hosts_file),
         }
 
     def stub(self, name, extra=''):
@@ -449,9 +462,17 @@ class Guest(object):
             if line == SEP:
                 out.append(cur)
                 cur = []
+            elif cur and cur[-1] == '--ca-cert-file':
+                cur.append(CA_FILE)
             else:
                 cur.append(line)
         return out
+
+    @property
+    def ca_handed_over(self):
+        """The CA file ipa-client-install was given, or None."""
+        path = self.rec / 'ca.pem'
+        return path.read_text() if path.exists() else None
 
     def recorded_text(self, skip=('ipa-client-install.argv',)):
         """Everything the stand-ins saw, except what may hold the OTP."""
@@ -520,6 +541,8 @@ def assert_enrolled(guest, result, join):
     """The stand-in ipa-client-install ran once with the join data."""
     assert result.rc == 0, result.err
     assert guest.calls('ipa-client-install') == [expected_argv(join)]
+    if join.get('ipa_ca_cert'):
+        assert guest.ca_handed_over.strip() == join['ipa_ca_cert'].strip()
     assert guest.cloud_cfg == {'preserve_hostname': True}
     assert 'wrote %s' % (guest.cloud_cfg_dir / '99-novajoin.cfg') in result.err
     guest.assert_secret_kept(result, join['ipaotp'])
@@ -544,6 +567,9 @@ def test_enrolls_through_the_nova_metadata_api(guest, nova_ok, vm, ipa_env,
     assert join['ipa_domain'] == ipa_env['IPA_DOMAIN']
     assert join['ipa_server'] == [ipa_env['IPA_SERVER']]
     assert join['ipaotp']
+    # the IPA CA, from [ipa] ca_file, travels with the OTP through nova
+    with open(ipa_env['IPA_CA_CERT']) as f:
+        assert join['ipa_ca_cert'].split() == f.read().split()
     # the script text under "static" mentions "join" and "ipaotp" too
     assert vd['static'] == static
 
@@ -866,6 +892,81 @@ def test_config_drive_json_variants(guest, variant):
         '--server', 'ipa2.example.test', '-w', JOIN_ANSWER['ipaotp']]]
     assert 'join data from the config drive' in r.err
     guest.assert_secret_kept(r, JOIN_ANSWER['ipaotp'])
+
+
+# --------------------------------------------------------------- the CA, the name
+
+@pytest.fixture(scope='module')
+def ca_pem(tmp_path_factory):
+    from tests.functional.novajoin_server import make_tls
+    with open(make_tls(tmp_path_factory.mktemp('ca'))['ca']) as f:
+        return f.read()
+
+
+def test_the_ca_from_the_join_data_is_what_ipa_client_install_trusts(guest, ca_pem):
+    join = dict(JOIN_ANSWER, ipa_ca_cert=ca_pem)
+    guest.write_vendor_data(json.dumps({'join': join}))
+    r = guest.run()
+    assert_enrolled(guest, r, join)
+    assert '--ca-cert-file' in guest.calls('ipa-client-install')[0]
+    assert 'using the IPA CA certificate from the config drive' in r.err
+    assert 'plain HTTP' not in r.err
+
+
+def test_without_a_ca_in_the_join_data_the_download_is_announced(guest):
+    guest.write_vendor_data(json.dumps({'join': JOIN_ANSWER}))
+    r = guest.run()
+    assert_enrolled(guest, r, JOIN_ANSWER)
+    assert guest.ca_handed_over is None
+    assert 'download it over plain HTTP' in r.err
+
+
+@pytest.mark.parametrize('ca', [
+    'not a certificate',
+    '-----BEGIN CERTIFICATE-----\n$(id)\n-----END CERTIFICATE-----',
+    '-----BEGIN CERTIFICATE-----\nMIIB\n',
+    '-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----',
+], ids=['text', 'shell', 'unterminated', 'private_key'])
+def test_a_ca_that_is_not_pem_certificates_fails_before_anything_changes(guest, ca):
+    guest.write_vendor_data(json.dumps({'join': dict(JOIN_ANSWER, ipa_ca_cert=ca)}))
+    r = guest.run()
+    assert_failed(r, guest, 'ipa_ca_cert from the config drive is not a PEM')
+
+
+def test_an_fqdn_that_does_not_resolve_gets_the_debian_hosts_line(guest):
+    guest.write_vendor_data(json.dumps({'join': JOIN_ANSWER}))
+    r = guest.run(NJ_TEST_RC_getent='2')      # getent: not found
+    assert_enrolled(guest, r, JOIN_ANSWER)
+    assert guest.calls('getent') == [['hosts', 'vm1.example.test']]
+    assert guest.hosts_file.read_text() == (
+        '127.0.0.1\tlocalhost\n127.0.1.1\tvm1.example.test vm1\n')
+    assert 'vm1.example.test does not resolve: added' in r.err
+
+
+def test_an_fqdn_that_resolves_leaves_the_hosts_file_alone(guest):
+    guest.write_vendor_data(json.dumps({'join': JOIN_ANSWER}))
+    r = guest.run()
+    assert_enrolled(guest, r, JOIN_ANSWER)
+    assert guest.calls('getent') == [['hosts', 'vm1.example.test']]
+    assert guest.hosts_file.read_text() == '127.0.0.1\tlocalhost\n'
+
+
+def test_empty_drive_and_unreachable_metadata_service_blame_the_network(guest):
+    """The drive was written at boot; the metadata service, which would know
+    better now, never answered: the message says that, not that novajoin
+    refused."""
+    guest.write_meta_data({'ipa_enroll': 'true'})
+    guest.write_vendor_data('{"join": {}}')
+    sock = bound_socket()
+    url = 'http://127.0.0.1:%d/%s' % (sock.getsockname()[1], VD_REL)
+    try:
+        r = guest.run(NOVAJOIN_METADATA_URL=url, NOVAJOIN_FETCH_TIMEOUT='2')
+    finally:
+        sock.close()
+    assert_failed(r, guest, 'the config drive has "join" in the vendor data is empty',
+                  'metadata service %s could not be reached within 2 s' % url,
+                  'last error: curl: (7)')
+    assert 'novajoin refused' not in r.error
 
 
 # The awks installed here (missing one fails; busybox is not installed, so

@@ -123,6 +123,15 @@ def test_enrolled_host_answers_without_otp(make_enroller, fake_ipa):
     assert 'ipaotp' not in answer and answer['hostname'] == 'vm1.example.test'
 
 
+def test_the_ca_goes_with_the_otp_only(make_enroller, fake_ipa):
+    pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n'
+    first = make_enroller(ca_cert=pem).handle(request())
+    assert first['ipa_ca_cert'] == pem
+    fake_ipa.ipa.enroll('vm1.example.test', first['ipaotp'])
+    assert 'ipa_ca_cert' not in make_enroller(ca_cert=pem).handle(request())
+    assert 'ipa_ca_cert' not in make_enroller().handle(request(hostname='vm2'))
+
+
 def test_a_host_an_administrator_disabled_is_never_armed_again(make_enroller,
                                                                fake_ipa, caplog):
     make_enroller().handle(request())
