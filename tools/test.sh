@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # tools/test.sh -- every test: unit tests, then the functional tests against the
 # real peers, which it starts when they are down: FreeIPA (../shared/ipa/up.sh),
-# keystone, nova, nova's compute API and neutron (../shared/peers/up.sh) and
-# RabbitMQ.
+# keystone, nova, nova's compute API and neutron (../shared/peers/up.sh),
+# RabbitMQ, and a real Debian 12 guest's rootfs (../shared/guest/up.sh).
 #   tools/test.sh            everything
 #   tools/test.sh --unit     unit tests only (no peers needed, seconds)
 #   tools/test.sh -- ARGS    pass ARGS to pytest (e.g. -- -k notify)
@@ -40,5 +40,7 @@ log "FreeIPA peer (../shared/ipa/up.sh)"
 "$SHARED/ipa/up.sh" > /tmp/novajoin-ipa-up.log 2>&1 || { tail -n 40 /tmp/novajoin-ipa-up.log; exit 1; }
 log "keystone + nova + nova compute API + neutron peers (../shared/peers/up.sh --with-nova-api --with-neutron)"
 "$SHARED/peers/up.sh" --with-nova-api --with-neutron > /tmp/novajoin-peers-up.log 2>&1 || { tail -n 40 /tmp/novajoin-peers-up.log; exit 1; }
+log "Debian 12 guest rootfs (../shared/guest/up.sh --fix-peer; built once, ~85 s)"
+"$SHARED/guest/up.sh" --fix-peer > /tmp/novajoin-guest-up.log 2>&1 || { tail -n 40 /tmp/novajoin-guest-up.log; exit 1; }
 log "pytest"
 exec "$VENV/bin/python" -m pytest tests -q -rfE "${PYTEST_ARGS[@]}"
