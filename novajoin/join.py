@@ -195,22 +195,17 @@ class Enroller:
         """The host's FQDN; a hostname that is not a valid label or FQDN is a
         400, never reshaped into another name."""
         domain = self.domain or ipa_domain.lower()
-        name = req.hostname.lower()
-        if name.endswith('.'):
-            name = name[:-1]    # an absolute name: its one trailing dot
+        # Every label checked ("a..b" or "a.-b" is refused), one root dot.
+        name = validation.check_hostname(req.hostname)
         if self.project_subdomain:
             label = validation.dns_label_from(self.projects.name(req.project_id))
             domain = '%s.%s' % (label, domain)
-        elif '.' in name and name.endswith('.' + domain):
+        elif name.endswith('.' + domain):
             # nova >= 2.94 may hand over an FQDN already in our domain.
-            return validation.check_fqdn(name, 'hostname')
-        if '.' in name:
-            # nova < 2.94 turns dots into "-"; a dotted name outside our
-            # domain: its first label is the host (checked whole, as is the
-            # rest, so "a..b" or "a.-b" is refused, never reshaped).
-            validation.check_fqdn(name, 'hostname')
+            return name
+        # nova < 2.94 turns dots into "-"; a dotted name outside our domain:
+        # its first label is the host.
         short = name.partition('.')[0]
-        validation.check_label(short, 'hostname')
         return validation.check_fqdn('%s.%s' % (short, domain))
 
     # -- IPA ----------------------------------------------------------------

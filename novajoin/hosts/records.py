@@ -22,9 +22,9 @@ PREFIX = 'novajoin:'
 _ID = r'[A-Za-z0-9_-]{1,64}'
 CLOUD_ID = re.compile(r'[A-Za-z0-9._-]{1,64}')
 _OWNER = re.compile(r'novajoin: instance=([0-9a-f-]{36}) project=(%s)'
-                    r'(?: cloud=([A-Za-z0-9._-]{1,64}))?' % _ID)
-_SUBHOST = re.compile(r'novajoin: subhost(?: project=(%s) cloud=([A-Za-z0-9._-]{1,64}))?'
-                      % _ID)
+                    r'(?: cloud=(%s))?' % (_ID, CLOUD_ID.pattern))
+_SUBHOST = re.compile(r'novajoin: subhost(?: project=(%s) cloud=(%s))?'
+                      % (_ID, CLOUD_ID.pattern))
 
 Owner = collections.namedtuple('Owner', 'instance project cloud')
 SubhostOwner = collections.namedtuple('SubhostOwner', 'project cloud')

@@ -808,13 +808,17 @@ def fake_http():
     srv.close()
 
 
-def test_fetch_timeout_when_nothing_answers(guest):
+@pytest.fixture
+def unreachable_url():
+    """A vendor data URL on a bound port that never accepts: curl (7)."""
     sock = bound_socket()
-    url = 'http://127.0.0.1:%d/%s' % (sock.getsockname()[1], VD_REL)
-    try:
-        r = guest.run(NOVAJOIN_METADATA_URL=url, NOVAJOIN_FETCH_TIMEOUT='2')
-    finally:
-        sock.close()
+    yield 'http://127.0.0.1:%d/%s' % (sock.getsockname()[1], VD_REL)
+    sock.close()
+
+
+def test_fetch_timeout_when_nothing_answers(guest, unreachable_url):
+    url = unreachable_url
+    r = guest.run(NOVAJOIN_METADATA_URL=url, NOVAJOIN_FETCH_TIMEOUT='2')
     assert_failed(r, guest, 'could not fetch vendor data from %s within 2 s'
                   % url, 'last error: curl: (7)')
     assert 'attempt 2: cannot fetch' in r.err
@@ -951,18 +955,15 @@ def test_an_fqdn_that_resolves_leaves_the_hosts_file_alone(guest):
     assert guest.hosts_file.read_text() == '127.0.0.1\tlocalhost\n'
 
 
-def test_empty_drive_and_unreachable_metadata_service_blame_the_network(guest):
+def test_empty_drive_and_unreachable_metadata_service_blame_the_network(
+        guest, unreachable_url):
     """The drive was written at boot; the metadata service, which would know
     better now, never answered: the message says that, not that novajoin
     refused."""
     guest.write_meta_data({'ipa_enroll': 'true'})
     guest.write_vendor_data('{"join": {}}')
-    sock = bound_socket()
-    url = 'http://127.0.0.1:%d/%s' % (sock.getsockname()[1], VD_REL)
-    try:
-        r = guest.run(NOVAJOIN_METADATA_URL=url, NOVAJOIN_FETCH_TIMEOUT='2')
-    finally:
-        sock.close()
+    url = unreachable_url
+    r = guest.run(NOVAJOIN_METADATA_URL=url, NOVAJOIN_FETCH_TIMEOUT='2')
     assert_failed(r, guest, 'the config drive has "join" in the vendor data is empty',
                   'metadata service %s could not be reached within 2 s' % url,
                   'last error: curl: (7)')
