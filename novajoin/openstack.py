@@ -126,16 +126,8 @@ class Servers:
         except (nova_exc.ClientException, ks_exc.ClientException) as exc:
             raise _transient('nova', exc) from exc
 
-    def addresses(self, server_id):
-        """The server's fixed and floating IPs; None when nova has no such server."""
-        server = self._get(server_id)
-        if server is None:
-            return None
-        return {addr['addr'] for addrs in (server.addresses or {}).values()
-                for addr in addrs if addr.get('addr')}
-
     def exists(self, server_id):
-        return self.addresses(server_id) is not None
+        return self._get(server_id) is not None
 
     def gone(self, server_id):
         """Whether nova confirms the server is deleted for good.
@@ -156,7 +148,18 @@ class Servers:
 
 
 class Network:
-    """Neutron look-ups: ports, floating IPs, external subnets."""
+    """Neutron look-ups: ports, floating IPs, external subnets.
+
+    Reading other projects' ports and floating IPs needs neutron's admin (or
+    service) role for the service user.
+    """
+
+    PAGE = 1000
+    IDS_PER_QUERY = 100     # ids per ?id=...: keeps the URL under 8 KiB
+    PORT_FIELDS = ('id', 'device_id', 'device_owner', 'project_id',
+                   'tenant_id', 'fixed_ips')
+    FIP_FIELDS = ('id', 'floating_ip_address', 'port_id', 'project_id',
+                  'tenant_id', 'port_details')
 
     def __init__(self, session, interface='internal', region_name=None,
                  endpoint_override=None, ttl=600):
@@ -188,18 +191,43 @@ class Network:
         body = self._get('/v2.0/ports/%s' % port_id)
         return body['port'] if body else None
 
-    def server_addresses(self, server_id):
-        """Fixed IPs of the server's ports and the floating IPs on them."""
-        ports = (self._get('/v2.0/ports', device_id=server_id) or {}).get(
-            'ports', [])
-        addresses = {ip['ip_address'] for port in ports
-                     for ip in port.get('fixed_ips', [])}
-        if ports:
-            fips = (self._get('/v2.0/floatingips',
-                              port_id=[p['id'] for p in ports]) or {}).get(
+    def ports(self, port_ids):
+        """{id: port} of the ports neutron knows among ``port_ids``."""
+        ids = sorted(set(port_ids))
+        found = {}
+        for start in range(0, len(ids), self.IDS_PER_QUERY):
+            body = self._get('/v2.0/ports', id=ids[start:start + self.IDS_PER_QUERY],
+                             fields=list(self.PORT_FIELDS)) or {}
+            found.update((p['id'], p) for p in body.get('ports', []))
+        return found
+
+    def ports_with_fixed_ip(self, ip):
+        """Ports that hold ``ip`` as a fixed IP (a provider-network server's)."""
+        body = self._get('/v2.0/ports', fixed_ips='ip_address=%s' % ip,
+                         fields=list(self.PORT_FIELDS)) or {}
+        return body.get('ports', [])
+
+    def floating_ips(self, address=None):
+        """Floating IPs at ``address`` (normally one), or all of them.
+
+        All of them are read a page at a time (``limit``/``marker``): a
+        cloud's whole list in one answer is what times neutron out.
+        """
+        if address is not None:
+            body = self._get('/v2.0/floatingips', floating_ip_address=address,
+                             fields=list(self.FIP_FIELDS)) or {}
+            return body.get('floatingips', [])
+        found, marker = [], None
+        while True:
+            params = {'limit': self.PAGE, 'fields': list(self.FIP_FIELDS)}
+            if marker:
+                params['marker'] = marker
+            page = (self._get('/v2.0/floatingips', **params) or {}).get(
                 'floatingips', [])
-            addresses.update(f['floating_ip_address'] for f in fips)
-        return addresses
+            found.extend(page)
+            if len(page) < self.PAGE:
+                return found
+            marker = page[-1]['id']
 
     def external_cidrs(self):
         """CIDRs of the subnets of external networks (where floating IPs live)."""

@@ -57,14 +57,16 @@ OPTS = [
     cfg.BoolOpt('floating_ip_dns', default=True,
                 help='Keep A (and, where IPA has the reverse zone, PTR) records '
                      'of enrolled servers\' floating IPs in IPA DNS. Needs '
-                     '[service_credentials]: each association is checked with '
-                     'neutron (the port\'s project must be the project that '
-                     'owns the host).'),
+                     '[service_credentials] with a role that reads every '
+                     'project\'s ports and floating IPs: each event is settled '
+                     'to what neutron says at that moment (the port\'s project '
+                     'must be the project that owns the host).'),
     cfg.ListOpt('floating_ip_ranges', default=[],
                 help='CIDRs floating IPs come from. An A record of an enrolled '
-                     'host in these ranges that the server no longer holds is '
-                     'removed (port deletion, reconciler). Default: the '
-                     'subnets of neutron\'s external networks.'),
+                     'host in these ranges is kept as neutron has it (port '
+                     'deletion, reconciler): added when missing, removed when '
+                     'stale. Default: the subnets of neutron\'s external '
+                     'networks.'),
     cfg.IntOpt('reconcile_interval', default=3600, min=0,
                help='Seconds between two reconciler runs inside '
                     'novajoin-notify (0: never; run novajoin-reconcile from '

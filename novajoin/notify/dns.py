@@ -27,26 +27,31 @@ class FloatingDNS:
         self.zones = zones
         self.cloud = cloud      # only this cloud's hosts' records are touched
 
-    def associate(self, fqdn, ip):
-        """``fqdn`` answers for ``ip``; no other novajoin host does any more."""
-        self.disassociate(ip, keep=fqdn)
+    def associate(self, fqdn, ip, dry_run=False):
+        """``fqdn`` answers for ``ip``; no other novajoin host does any more.
+
+        Returns the IPA calls made (planned, with ``dry_run``).
+        """
+        done = self.disassociate(ip, keep=fqdn, dry_run=dry_run)
         where = self.zones.split(fqdn)
         if where is None:
             LOG.warning('no IPA DNS zone holds %s; no A record for floating IP '
                         '%s', fqdn, ip)
-            return []
+            return done
         calls = [('dnsrecord_add', list(where), {'arecord': [ip]})]
         reverse = self.zones.reverse_of(ip)
         if reverse:
             calls.append(('dnsrecord_add', list(reverse),
                           {'ptrrecord': [absolute(fqdn)]}))
-        raise_failures(self.ipa.batch(calls))
-        LOG.info('DNS: %s -> %s%s', fqdn, ip, ' (and PTR)' if reverse else '')
-        return calls
+        if not dry_run:
+            raise_failures(self.ipa.batch(calls))
+            LOG.info('DNS: %s -> %s%s', fqdn, ip,
+                     ' (and PTR)' if reverse else '')
+        return done + calls
 
-    def disassociate(self, ip, keep=None):
+    def disassociate(self, ip, keep=None, dry_run=False):
         """Remove ``ip`` from every novajoin host's A record (but ``keep``'s)
-        and the matching PTR values."""
+        and the matching PTR values; returns the calls (planned if dry)."""
         forward = self.zones.forward()
         reverse = self.zones.reverse_of(ip)
         reads = [('dnsrecord_find', [zone], {'arecord': ip, 'sizelimit': 0})
@@ -74,27 +79,10 @@ class FloatingDNS:
                  for f in candidates if f in ours and f in names]
         calls += [('dnsrecord_del', list(reverse), {'ptrrecord': [absolute(f)]})
                   for f in candidates if f in ours and f in ptrs]
-        if calls:
+        if calls and not dry_run:
             raise_failures(self.ipa.batch(calls))
             LOG.info('DNS: floating IP %s no longer on %s', ip,
                      ', '.join(f for f in candidates if f in ours))
-        return calls
-
-    def remove_values(self, fqdn, ips):
-        """Remove ``ips`` from ``fqdn``'s A record, and their PTRs to it."""
-        where = self.zones.split(fqdn)
-        if where is None or not ips:
-            return []
-        calls = []
-        for ip in sorted(ips):
-            # one value per call: a value already gone fails its call alone
-            calls.append(('dnsrecord_del', list(where), {'arecord': [ip]}))
-            reverse = self.zones.reverse_of(ip)
-            if reverse:
-                calls.append(('dnsrecord_del', list(reverse),
-                              {'ptrrecord': [absolute(fqdn)]}))
-        raise_failures(self.ipa.batch(calls))
-        LOG.info('DNS: removed %s from %s', ', '.join(sorted(ips)), fqdn)
         return calls
 
     def a_values(self, fqdns):

@@ -12,10 +12,10 @@ removed (never with Glance):
   or DELETED; SOFT_DELETED can be restored). A delete for a live instance is
   logged as suspicious and changes nothing. Without nova, deletes remove
   nothing unless ``[notify] trust_delete_notifications`` says otherwise;
-- a floating-IP record is written only for the port neutron itself describes
-  (not the payload's ``port_details``), and only when that port's project is
-  the project IPA records as the host's owner: any tenant may create a port
-  whose ``device_id`` is another project's instance.
+- a floating-IP event only names an address: its records are settled to what
+  neutron says now (``novajoin.notify.floating``), written only for a port
+  whose project is the project IPA records as the host's owner (any tenant may
+  create a port whose ``device_id`` is another project's instance).
 nova-network's ``network.floating_ip.*`` events are not handled: nova-network
 left nova in Rocky, and nothing but the payload would vouch for them.
 """
@@ -27,7 +27,8 @@ from novajoin import validation
 from novajoin.cache import BoundedMap
 from novajoin.hosts import errors as host_errors
 from novajoin.hosts import services as services_mod
-from novajoin.notify import dns as dns_mod
+from novajoin.notify import floating as floating_mod
+from novajoin.notify.floating import NotConfigured  # noqa: F401 - re-exported
 
 LOG = logging.getLogger(__name__)
 
@@ -43,10 +44,6 @@ _WANTS_PUBLISHER = frozenset(['compute.instance.delete.end',
 
 class BadPayload(ValueError):
     """The notification cannot be acted on as it is (permanent)."""
-
-
-class NotConfigured(Exception):
-    """A look-up needs a service novajoin has no credentials for (permanent)."""
 
 
 Instance = collections.namedtuple('Instance', 'uuid project hostname '
@@ -89,8 +86,8 @@ def _field(payload, *path):
 class Handlers:
     """The table of event types and their handlers."""
 
-    def __init__(self, hosts, fip_dns=None, network=None, floating_ranges=None,
-                 update_cache_size=10000, update_cache_ttl=120.0,
+    def __init__(self, hosts, floating=None, update_cache_size=10000,
+                 update_cache_ttl=120.0,
                  clock=time.monotonic, servers=None, service_rules=None,
                  trust_deletes=False):
         self.hosts = hosts
@@ -107,9 +104,7 @@ class Handlers:
             LOG.warning('[notify] trust_delete_notifications: IPA hosts are '
                         'removed on the word of the message bus, unchecked')
         self.service_rules = service_rules or services_mod.ServiceRules()
-        self.fip_dns = fip_dns            # None: floating-IP DNS is off
-        self.network = network            # neutron look-ups, or None
-        self.floating_ranges = floating_ranges
+        self.floating = floating          # None: floating-IP DNS is off
         # instance -> (service metadata, until): nova sends several updates
         # per action; only a change of the service keys needs IPA. Kept
         # briefly, because another replica may have seen later changes.
@@ -121,8 +116,8 @@ class Handlers:
             'instance.update': self.instance_updated,
             # A floating IP created with a port is associated from the start:
             # neutron sends create.end only, never update.end.
-            'floatingip.create.end': self.floatingip_updated,
-            'floatingip.update.end': self.floatingip_updated,
+            'floatingip.create.end': self.floatingip_changed,
+            'floatingip.update.end': self.floatingip_changed,
             'floatingip.delete.end': self.floatingip_deleted,
             'port.delete.end': self.port_deleted,
         }
@@ -204,89 +199,37 @@ class Handlers:
         return 'synced' if owned else 'not_enrolled'
 
     # -- neutron: floating IPs ------------------------------------------------
+    # Each event names an address; novajoin.notify.floating settles it to
+    # what neutron says now (the rest of the payload is only a claim).
 
-    def floatingip_updated(self, payload):
+    def floatingip_changed(self, payload):
         fip = _field(payload, 'floatingip')
         ip = _field(fip, 'floating_ip_address')
-        if not self.fip_dns:
+        if not isinstance(ip, str):
+            raise BadPayload('floating_ip_address is not a string')
+        if not self.floating:
             return 'dns_off'
-        if not fip.get('port_id'):
-            return self._released(ip)
-        # The port as neutron has it, never the payload's port_details: its
-        # device_id and project are what decide whose record this is.
-        port = self._require_network().port(fip['port_id']) or {}
-        if not str(port.get('device_owner', '')).startswith('compute:'):
-            return self._associated(None, ip)
-        return self._associated(port.get('device_id'), ip,
-                                port.get('project_id') or port.get('tenant_id'))
+        return self.floating.settle(ip)[0]
 
     def floatingip_deleted(self, payload):
         fip = payload.get('floatingip')
         if not isinstance(fip, dict) or not fip.get('floating_ip_address'):
             # Neutron before Pike sent only the id: the reconciler cleans up.
             raise BadPayload('floatingip.delete.end without the address')
-        if not self.fip_dns:
-            return 'dns_off'
-        return self._released(fip['floating_ip_address'])
+        return self.floatingip_changed(payload)
 
     def port_deleted(self, payload):
         port = payload.get('port')
         if not isinstance(port, dict):
             raise BadPayload('port.delete.end without the port')
-        if not str(port.get('device_owner', '')).startswith('compute:'):
+        if not floating_mod.is_server_port(port):
             return 'not_a_server'
-        if not self.fip_dns:
+        if not self.floating:
             return 'dns_off'
-        owned = self.hosts.owned_by(port.get('device_id', ''))
-        if not owned:
-            return 'not_enrolled'
-        # Deleting a port drops its floating IPs without a floatingip event:
-        # keep only the addresses neutron still gives the server.
-        keep = self._require_network().server_addresses(port['device_id'])
-        ranges = self._ranges()
-        for host in owned:
-            fqdn = host['fqdn'][0]
-            values = self.fip_dns.a_values([fqdn]).get(fqdn, [])
-            stale = {v for v in values
-                     if dns_mod.in_ranges(v, ranges) and v not in keep}
-            self.fip_dns.remove_values(fqdn, stale)
-        return 'synced'
+        # Deleting a port frees its floating IPs without a floatingip event.
+        return self.floating.settle_server(str(port.get('device_id', '')))[0]
 
     # -- helpers -------------------------------------------------------------
-
-    def _associated(self, server, ip, port_project=None):
-        owned = self.hosts.owned_by(server) if server else []
-        if not owned:
-            # Not enrolled: no record for it, and none left for a former owner.
-            self.fip_dns.disassociate(ip)
-            return 'not_enrolled'
-        fqdn = owned[0]['fqdn'][0]
-        owner = self.hosts.cloud.owner(owned[0]).project
-        if port_project != owner:
-            # A port that names another project's instance: its FIP must not
-            # become that host's name. Nothing changes (the reconciler
-            # settles any record left behind by a real move).
-            LOG.warning('SUSPICIOUS: floating IP %s is on a port of project '
-                        '%s whose device_id is instance %s of project %s; no '
-                        'DNS record for %s', ip, port_project or '?', server,
-                        owner, fqdn)
-            return 'project_mismatch'
-        self.fip_dns.associate(fqdn, ip)
-        return 'associated'
-
-    def _released(self, ip):
-        return 'released' if self.fip_dns.disassociate(ip) else 'no_records'
-
-    def _require_network(self):
-        if self.network is None:
-            raise NotConfigured('this event needs neutron: set '
-                                '[service_credentials]')
-        return self.network
-
-    def _ranges(self):
-        if self.floating_ranges:
-            return self.floating_ranges
-        return dns_mod.parse_ranges(self._require_network().external_cidrs())
 
     def _seen_before(self, instance_id, signature):
         return self._seen.get(instance_id) == signature

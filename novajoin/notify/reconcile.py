@@ -6,8 +6,9 @@ here:
 1. hosts whose owning instance nova no longer has: removed with their
    subhosts, orphaned services and DNS records (``Hosts.remove``);
 2. subhosts no host manages any more: removed;
-3. floating-IP A records (and PTRs) of live servers whose IP the server no
-   longer holds: removed.
+3. floating-IP A records (and PTRs) of live servers that differ from what
+   neutron says: each differing address is settled as neutron has it now
+   (``novajoin.notify.floating``): missing records added, stale ones removed.
 
 Safety: IPA is read before nova, so any host listed was created after its
 instance (nova creates the instance before it can ask for vendordata); hosts
@@ -20,7 +21,7 @@ import time
 
 from novajoin import openstack
 from novajoin.hosts import store as hosts_mod
-from novajoin.notify import dns as dns_mod
+from novajoin.notify import floating as floating_mod
 
 LOG = logging.getLogger(__name__)
 
@@ -45,13 +46,11 @@ class Report:
 
 class Reconciler:
 
-    def __init__(self, hosts, servers, fip_dns=None, network=None,
-                 floating_ranges=None, grace=1800, domains=(), clock=time.time):
+    def __init__(self, hosts, servers, floating=None, grace=1800, domains=(),
+                 clock=time.time):
         self.hosts = hosts
         self.servers = servers          # openstack.Servers (or a stand-in)
-        self.fip_dns = fip_dns          # None: leave floating-IP records alone
-        self.network = network          # confirms floating IPs when present
-        self.floating_ranges = floating_ranges
+        self.floating = floating        # None: leave floating-IP records alone
         self.grace = grace
         self.domains = [d.lower().strip('.') for d in domains]
         self.clock = clock
@@ -72,7 +71,7 @@ class Reconciler:
         for host in entries:
             if cloud.is_own_subhost(host):
                 self._lonely_subhost(host, report, dry_run)
-        if self.fip_dns is not None:
+        if self.floating is not None:
             self._floating_ips([(h, i) for h, i in owned if i in alive],
                                report, dry_run)
         return report
@@ -122,59 +121,16 @@ class Reconciler:
     # -- floating IPs --------------------------------------------------------
 
     def _floating_ips(self, live, report, dry_run):
-        ranges = self._ranges()
-        if not ranges:
-            return
-        by_fqdn = {_fqdn(h): i for h, i in live}
-        values = {}
-        names = sorted(by_fqdn)
-        for start in range(0, len(names), 100):   # bounded batches
-            values.update(self.fip_dns.a_values(names[start:start + 100]))
-        for fqdn, ips in sorted(values.items()):
-            candidates = {ip for ip in ips if dns_mod.in_ranges(ip, ranges)}
-            if not candidates:
-                continue
-            instance = by_fqdn[fqdn]
-            try:
-                stale = self._stale(instance, candidates)
-            except openstack.UpstreamError as exc:
-                LOG.warning('reconciler: floating IPs of %s not checked: %s',
-                            fqdn, exc)
-                report.kept['not checked (nova or neutron failed)'] += 1
-                continue
-            if not stale:
-                continue
-            what = 'floating IP record(s) of %s' % fqdn
-            if dry_run:
-                calls = [('dnsrecord_del', [fqdn], {'arecord': sorted(stale)})]
-            else:
-                calls = self.fip_dns.remove_values(fqdn, stale)
-                LOG.info('reconciler: removed %s: %s', what, ', '.join(sorted(stale)))
-            report.add(what, calls)
-
-    def _stale(self, instance, candidates):
-        held = self.servers.addresses(instance)
-        if held is None:
-            return set()    # gone since the list: the next run removes it
-        stale = candidates - held
-        if stale and self.network is not None:
-            # nova's address cache lags an association by seconds.
-            stale -= self.network.server_addresses(instance)
-        return stale
-
-    def _ranges(self):
-        if self.floating_ranges:
-            return self.floating_ranges
-        if self.network is None:
-            LOG.warning('reconciler: no [notify] floating_ip_ranges and no '
-                        'neutron: floating-IP records are not checked')
-            return []
         try:
-            return dns_mod.parse_ranges(self.network.external_cidrs())
-        except openstack.UpstreamError as exc:
-            LOG.warning('reconciler: floating-IP records not checked: cannot '
-                        'read neutron\'s external subnets: %s', exc)
-            return []
+            for ip, outcome, calls in self.floating.sweep(live, dry_run=dry_run):
+                if calls:
+                    report.add('floating IP %s (%s)' % (ip, outcome), calls)
+                    if not dry_run:
+                        LOG.info('reconciler: floating IP %s settled as '
+                                 'neutron has it (%s)', ip, outcome)
+        except (openstack.UpstreamError, floating_mod.NotConfigured) as exc:
+            LOG.warning('reconciler: floating-IP records not checked: %s', exc)
+            report.kept['floating IPs not checked (neutron failed)'] += 1
 
 
 def _fqdn(host):

@@ -8,6 +8,7 @@ from novajoin.hosts import services
 from novajoin.hosts import store
 from novajoin.ipa import IPAClient
 from novajoin.notify import dns
+from novajoin.notify import floating
 from novajoin.notify import handlers
 from novajoin.notify import reconcile
 
@@ -28,15 +29,16 @@ class Parts:
         self.cloud = records.cloud_from_conf(conf)
         self.hosts = store.Hosts(self.ipa, self.zones, self.cloud)
         self.service_rules = services.rules_from_conf(conf)
-        self.fip_dns = (dns.FloatingDNS(self.ipa, self.zones, self.cloud)
-                        if conf.notify.floating_ip_dns else None)
-        self.floating_ranges = dns.parse_ranges(conf.notify.floating_ip_ranges)
+        self.floating = None
+        if conf.notify.floating_ip_dns:
+            self.floating = floating.FloatingIPs(
+                self.hosts, dns.FloatingDNS(self.ipa, self.zones, self.cloud),
+                self.network, dns.parse_ranges(conf.notify.floating_ip_ranges))
 
     def handlers(self):
-        return handlers.Handlers(self.hosts, fip_dns=self.fip_dns,
-                                 network=self.network, servers=self.servers,
+        return handlers.Handlers(self.hosts, floating=self.floating,
+                                 servers=self.servers,
                                  service_rules=self.service_rules,
-                                 floating_ranges=self.floating_ranges,
                                  trust_deletes=(
                                      self.conf.notify.trust_delete_notifications))
 
@@ -45,7 +47,6 @@ class Parts:
         if self.servers is None:
             return None
         return reconcile.Reconciler(
-            self.hosts, self.servers, fip_dns=self.fip_dns, network=self.network,
-            floating_ranges=self.floating_ranges,
+            self.hosts, self.servers, floating=self.floating,
             grace=self.conf.notify.reconcile_grace if grace is None else grace,
             domains=self.conf.notify.reconcile_domains)

@@ -2,29 +2,22 @@
 
 - ``emit_nova``: nova 34's own code (tests/functional/nova_emit.py, run in the
   peers' venv) publishes instance notifications to RabbitMQ;
-- ``Publisher``: an oslo.messaging Notifier on a given exchange, for neutron's
-  messages (built as neutron's API layer builds them, tests/unit/notify/payloads);
+- ``Publisher``: an oslo.messaging Notifier on a given exchange (messages a
+  test writes itself: a bad payload, a forged one);
 - ``NotifyProcess``: novajoin-notify as a child process, with its own join.conf;
 - ``ipa_proxy``: a forwarder to the real IPA that the test can cut and restore,
   to take IPA away from the listener without stopping the shared IPA peer;
-- ``StandInNeutron``: neutron's port and floating-IP reads, answered from the
-  test's own table (the real neutron peer is not part of the test run);
 - ``delete_queues``: remove what a test declared on the broker.
 """
 import json
 import os
 import pathlib
-import re
 import subprocess
-import threading
 import time
 
 import kombu
 import oslo_messaging
 from oslo_config import cfg
-from werkzeug import serving
-from werkzeug.wrappers import Request
-from werkzeug.wrappers import Response
 
 from tests.functional import peers
 
@@ -83,10 +76,6 @@ class Publisher:
 
     def close(self):
         self.transport.cleanup()
-
-
-def neutron_publisher(rabbit_url, topic):
-    return Publisher(rabbit_url, 'neutron', 'network.controller-1', topic)
 
 
 def _amqp(rabbit_url):
@@ -193,60 +182,3 @@ def ipa_proxy():
     (notify_launcher maps that name's port 443 to the forwarder), so TLS, the
     certificate check and IPA's Referer check are all real."""
     return peers.TCPForwarder(('127.0.0.1', 443))
-
-
-# -- neutron's reads -------------------------------------------------------------
-
-class StandInNeutron:
-    """GET /v2.0/ports/<id>, /v2.0/ports?device_id=, /v2.0/floatingips and
-    /v2.0/networks, from ``ports`` (id -> port dict as neutron shows it).
-
-    Answers only requests that carry a token (401 otherwise), like neutron's
-    keystonemiddleware; the tokens come from the real keystone.
-    """
-
-    def __init__(self):
-        self.ports = {}
-        self.requests = []
-        self._server = serving.make_server('127.0.0.1', 0, self._wsgi,
-                                           threaded=True)
-        self.url = 'http://127.0.0.1:%d' % self._server.server_port
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def add(self, port):
-        self.ports[port['id']] = port
-        return port
-
-    def stop(self):
-        self._server.shutdown()
-        self._server.server_close()
-
-    def _wsgi(self, environ, start_response):
-        request = Request(environ)
-        self.requests.append(request.full_path)
-        if not request.headers.get('X-Auth-Token'):
-            resp = _json({'error': 'no token'}, 401)
-        else:
-            resp = self._route(request)
-        return resp(environ, start_response)
-
-    def _route(self, request):
-        match = re.fullmatch(r'/v2.0/ports/([0-9a-f-]+)', request.path)
-        if match:
-            port = self.ports.get(match.group(1))
-            if port is None:
-                return _json({'NeutronError': {'type': 'PortNotFound'}}, 404)
-            return _json({'port': port})
-        if request.path == '/v2.0/ports':
-            device = request.args.get('device_id')
-            return _json({'ports': [p for p in self.ports.values()
-                                    if p['device_id'] == device]})
-        if request.path in ('/v2.0/floatingips', '/v2.0/networks',
-                            '/v2.0/subnets'):
-            return _json({request.path.rsplit('/', 1)[1]: []})
-        return _json({'error': 'unexpected %s' % request.path}, 404)
-
-
-def _json(body, status=200):
-    return Response(json.dumps(body), status=status,
-                    content_type='application/json')

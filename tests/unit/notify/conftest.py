@@ -8,6 +8,7 @@ from novajoin.hosts import records
 from novajoin.hosts import services
 from novajoin.hosts import store as hosts
 from novajoin.notify import dns
+from novajoin.notify import floating
 from novajoin.notify import handlers
 from novajoin.validation import VendordataRequest
 from tests.unit.conftest import PROJECT
@@ -64,9 +65,6 @@ class StubServers:
     def ids(self):
         return {i for i, s in self.status.items() if s != 'DELETED'}
 
-    def addresses(self, server_id):
-        return set() if server_id in self.ids() else None
-
     def exists(self, server_id):
         return server_id in self.ids()
 
@@ -77,27 +75,59 @@ def nova():
 
 
 class StubNetwork:
-    """neutron: ports by id, addresses by server, external CIDRs."""
+    """neutron as it is now: ports by id, floating IPs by address, external
+    CIDRs. ``reads`` lists the look-ups made."""
 
     def __init__(self):
-        self.ports = {}
-        self.addresses = {}
+        self.by_id = {}
+        self.fips = {}          # address -> floating IP dict
         self.cidrs = ['192.0.2.0/24']
+        self.reads = []
+        self.fail = None
+
+    def _read(self, what):
+        self.reads.append(what)
+        if self.fail:
+            raise self.fail
 
     def port(self, port_id):
-        return self.ports.get(port_id)
+        self._read('port')
+        return self.by_id.get(port_id)
+
+    def ports(self, port_ids):
+        self._read('ports')
+        return {i: self.by_id[i] for i in port_ids if i in self.by_id}
+
+    def ports_with_fixed_ip(self, ip):
+        self._read('ports_with_fixed_ip')
+        return [p for p in self.by_id.values()
+                if any(f['ip_address'] == ip for f in p['fixed_ips'])]
+
+    def floating_ips(self, address=None):
+        self._read('floating_ips')
+        return [dict(f) for _, f in sorted(self.fips.items())
+                if address in (None, f['floating_ip_address'])]
+
+    def external_cidrs(self):
+        self._read('external_cidrs')
+        return list(self.cidrs)
 
     def plug(self, instance, project=PROJECT, **kwargs):
         """A port neutron has, in ``project``, naming ``instance``."""
         port = payloads.port(instance, project=project, **kwargs)
-        self.ports[port['id']] = port
+        self.by_id[port['id']] = port
         return port
 
-    def server_addresses(self, server_id):
-        return set(self.addresses.get(server_id, ()))
+    def attach(self, address, port=None):
+        """Floating IP ``address`` (created if new) on ``port`` (or none)."""
+        old = self.fips.get(address)
+        fip = payloads.floatingip(address, port,
+                                  fip_id=old['id'] if old else None)
+        self.fips[address] = fip
+        return fip
 
-    def external_cidrs(self):
-        return list(self.cidrs)
+    def release(self, address):
+        return self.fips.pop(address)
 
 
 @pytest.fixture
@@ -106,10 +136,14 @@ def network():
 
 
 @pytest.fixture
-def table(host_ops, fip_dns, network, nova):
+def floating_ips(host_ops, fip_dns, network):
+    return floating.FloatingIPs(host_ops, fip_dns, network)
+
+
+@pytest.fixture
+def table(host_ops, floating_ips, nova):
     # the conftest PROJECT may ask for TripleO services
-    return handlers.Handlers(host_ops, fip_dns=fip_dns, network=network,
-                             servers=nova,
+    return handlers.Handlers(host_ops, floating=floating_ips, servers=nova,
                              service_rules=services.ServiceRules([PROJECT]))
 
 

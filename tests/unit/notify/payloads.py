@@ -41,6 +41,11 @@ def nova(event_type, instance=None, project=None, hostname=None, metadata=None,
     return payload
 
 
+def neutron_message(name):
+    """A message the real neutron 29 published (data/neutron29_<name>.json)."""
+    return json.loads((DATA / ('neutron29_%s.json' % name)).read_text())
+
+
 def port(device_id, port_id=None, fixed_ip='10.0.0.5', owner='compute:nova',
          project=NOVA_PROJECT):
     return {

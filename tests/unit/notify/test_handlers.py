@@ -9,6 +9,7 @@ import logging
 import pytest
 
 from novajoin import openstack
+from novajoin.notify import floating
 from novajoin.notify import handlers
 from novajoin.notify import listener
 from tests.unit.notify import payloads
@@ -107,10 +108,10 @@ def test_delete_when_nova_cannot_answer_is_retried_and_keeps_the_host(
     assert 'vm1.example.test' in ipa.hosts
 
 
-def test_delete_without_nova_removes_nothing_and_is_dropped(host_ops, fip_dns,
+def test_delete_without_nova_removes_nothing_and_is_dropped(host_ops, floating_ips,
                                                             ipa, enroll):
     enroll(VM, 'vm1')
-    table = handlers.Handlers(host_ops, fip_dns=fip_dns, servers=None)
+    table = handlers.Handlers(host_ops, floating=floating_ips, servers=None)
     with pytest.raises(handlers.NotConfigured) as exc:
         table.handle('instance.delete.end', payloads.nova('instance.delete.end'))
     assert not listener.is_transient(exc.value)
@@ -118,9 +119,9 @@ def test_delete_without_nova_removes_nothing_and_is_dropped(host_ops, fip_dns,
 
 
 def test_delete_without_nova_removes_the_host_only_when_the_operator_opts_in(
-        host_ops, fip_dns, ipa, enroll):
+        host_ops, floating_ips, ipa, enroll):
     enroll(VM, 'vm1')
-    table = handlers.Handlers(host_ops, fip_dns=fip_dns, servers=None,
+    table = handlers.Handlers(host_ops, floating=floating_ips, servers=None,
                               trust_deletes=True)
     assert table.handle('instance.delete.end', payloads.nova(
         'instance.delete.end')) == 'removed'
@@ -237,6 +238,8 @@ def test_update_refuses_a_foreign_service_host(table, ipa, enroll, ipa_client):
 
 
 # -- floating IPs --------------------------------------------------------------
+# Each event names an address; its records end as neutron (the stand-in's
+# current state) says, whatever the payload claims.
 
 def a_of(ipa, name):
     return ipa.dns.get(('example.test.', name), {}).get('arecord', [])
@@ -246,63 +249,71 @@ def ptr_of(ipa, last_octet):
     return ipa.dns.get((REVERSE, last_octet), {}).get('ptrrecord', [])
 
 
+def event(table, event_type, fip):
+    if event_type == 'floatingip.delete.end':
+        return table.handle(event_type, payloads.floatingip_delete_end(fip))
+    return table.handle(event_type, payloads.floatingip_update_end(fip))
+
+
 def test_fip_associate_and_disassociate(table, ipa, enroll, network):
     enroll(VM, 'vm1')
-    port = network.plug(VM)
-    fip = payloads.floatingip('192.0.2.10', port)
-    assert table.handle('floatingip.update.end',
-                        payloads.floatingip_update_end(fip)) == 'associated'
+    fip = network.attach('192.0.2.10', network.plug(VM))
+    assert event(table, 'floatingip.update.end', fip) == 'associated'
     assert a_of(ipa, 'vm1') == ['192.0.2.10']
     assert ptr_of(ipa, '10') == ['vm1.example.test.']
 
-    fip = payloads.floatingip('192.0.2.10', None, fip_id=fip['id'])
-    assert table.handle('floatingip.update.end',
-                        payloads.floatingip_update_end(fip)) == 'released'
+    fip = network.attach('192.0.2.10', None)
+    assert event(table, 'floatingip.update.end', fip) == 'released'
     assert a_of(ipa, 'vm1') == [] and ptr_of(ipa, '10') == []
 
 
 def test_fip_created_on_a_port_gets_its_record(table, ipa, enroll, network):
     # `openstack floating ip create --port P`: neutron sends create.end only
     enroll(VM, 'vm1')
-    fip = payloads.floatingip('192.0.2.11', network.plug(VM))
-    assert table.handle('floatingip.create.end',
-                        payloads.floatingip_update_end(fip)) == 'associated'
+    fip = network.attach('192.0.2.11', network.plug(VM))
+    assert event(table, 'floatingip.create.end', fip) == 'associated'
     assert a_of(ipa, 'vm1') == ['192.0.2.11']
 
 
 def test_fip_moved_to_another_server(table, ipa, enroll, network):
     enroll(VM, 'vm1')
     enroll(OTHER, 'vm2')
-    fip = payloads.floatingip('192.0.2.10', network.plug(VM))
-    table.handle('floatingip.update.end', payloads.floatingip_update_end(fip))
-    moved = payloads.floatingip('192.0.2.10', network.plug(OTHER), fip_id=fip['id'])
-    table.handle('floatingip.update.end', payloads.floatingip_update_end(moved))
+    event(table, 'floatingip.update.end',
+          network.attach('192.0.2.10', network.plug(VM)))
+    moved = network.attach('192.0.2.10', network.plug(OTHER))
+    assert event(table, 'floatingip.update.end', moved) == 'associated'
     assert a_of(ipa, 'vm1') == [] and a_of(ipa, 'vm2') == ['192.0.2.10']
     assert ptr_of(ipa, '10') == ['vm2.example.test.']
 
 
+def test_events_handled_out_of_order_end_as_neutron_is(table, ipa, enroll,
+                                                       network):
+    # Two replicas, or a retried message: the associate arrives after the
+    # disassociate that followed it. Neutron's present state wins.
+    enroll(VM, 'vm1')
+    associated = network.attach('192.0.2.12', network.plug(VM))
+    released = network.attach('192.0.2.12', None)
+    assert event(table, 'floatingip.update.end', released) == 'no_records'
+    assert event(table, 'floatingip.update.end', associated) == 'no_records'
+    assert records(ipa) == {}
+    # ... and a late disassociate never undoes an association neutron has
+    network.attach('192.0.2.12', network.plug(VM))
+    event(table, 'floatingip.update.end', released)
+    assert a_of(ipa, 'vm1') == ['192.0.2.12']
+
+
 def test_fip_of_a_server_that_did_not_enroll_gets_no_record(table, ipa,
                                                             network):
-    fip = payloads.floatingip('192.0.2.10', network.plug(VM))
-    assert table.handle('floatingip.update.end',
-                        payloads.floatingip_update_end(fip)) == 'not_enrolled'
+    fip = network.attach('192.0.2.10', network.plug(VM))
+    assert event(table, 'floatingip.update.end', fip) == 'not_enrolled'
     assert records(ipa) == {}
 
 
 def test_fip_records_of_other_names_stay(table, ipa, enroll, ipa_client):
     enroll(VM, 'vm1')
     ipa_client.call('dnsrecord_add', 'example.test.', 'www', arecord=['192.0.2.10'])
-    table.handle('floatingip.delete.end', payloads.floatingip_delete_end(
-        payloads.floatingip('192.0.2.10')))
+    event(table, 'floatingip.delete.end', payloads.floatingip('192.0.2.10'))
     assert a_of(ipa, 'www') == ['192.0.2.10']
-
-
-def test_fip_without_port_details_asks_neutron(table, ipa, enroll, network):
-    enroll(VM, 'vm1')
-    fip = payloads.floatingip('192.0.2.11', network.plug(VM))
-    fip['port_details'] = None
-    table.handle('floatingip.update.end', payloads.floatingip_update_end(fip))
-    assert a_of(ipa, 'vm1') == ['192.0.2.11']
 
 
 def test_fip_on_a_port_of_another_project_gets_no_record(table, ipa, enroll,
@@ -310,53 +321,91 @@ def test_fip_on_a_port_of_another_project_gets_no_record(table, ipa, enroll,
     # A tenant may create a port whose device_id is someone else's instance.
     enroll(VM, 'vm1')
     port = network.plug(VM, project='attacker-project')
-    fip = payloads.floatingip('192.0.2.13', port, project='attacker-project')
+    fip = network.attach('192.0.2.13', port)
     with caplog.at_level(logging.WARNING):
-        outcome = table.handle('floatingip.update.end',
-                               payloads.floatingip_update_end(fip))
-    assert outcome == 'project_mismatch'
+        assert event(table, 'floatingip.update.end', fip) == 'project_mismatch'
     assert records(ipa) == {}
-    assert 'attacker-project' in caplog.text
+    assert 'SUSPICIOUS' in caplog.text and 'attacker-project' in caplog.text
 
 
-def test_fip_payload_port_details_are_not_believed_over_neutron(table, ipa,
-                                                                enroll, network):
+def test_fip_payload_claims_are_not_believed_over_neutron(table, ipa, enroll,
+                                                          network):
     enroll(VM, 'vm1')
-    real = network.plug(OTHER)                 # neutron: the port is OTHER's
-    claimed = dict(real, device_id=VM)         # the payload says it is VM's
-    fip = payloads.floatingip('192.0.2.14', claimed)
-    assert table.handle('floatingip.update.end',
-                        payloads.floatingip_update_end(fip)) == 'not_enrolled'
+    real = network.attach('192.0.2.14', network.plug(OTHER))  # OTHER's port
+    claimed = payloads.floatingip('192.0.2.14', network.plug(VM),
+                                  fip_id=real['id'])         # "it is VM's"
+    assert event(table, 'floatingip.update.end', claimed) == 'not_enrolled'
+    assert records(ipa) == {}
+    # a forged "disassociate" leaves the record neutron still backs
+    fqdn = enroll(OTHER, 'vm2')
+    assert event(table, 'floatingip.update.end', real) == 'associated'
+    event(table, 'floatingip.update.end',
+          payloads.floatingip('192.0.2.14', None, fip_id=real['id']))
+    event(table, 'floatingip.delete.end', real)
+    assert a_of(ipa, 'vm2') == ['192.0.2.14']
+    assert ptr_of(ipa, '14') == [fqdn + '.']
+
+
+def test_fip_on_a_port_neutron_does_not_know_gets_no_record(table, ipa, enroll,
+                                                            network):
+    enroll(VM, 'vm1')
+    fip = network.attach('192.0.2.15', payloads.port(VM))   # port not in neutron
+    assert event(table, 'floatingip.update.end', fip) == 'not_a_server'
     assert records(ipa) == {}
 
 
-def test_fip_on_a_port_neutron_does_not_know_gets_no_record(table, ipa, enroll):
+def test_fip_on_a_router_port_gets_no_record(table, ipa, enroll, network):
     enroll(VM, 'vm1')
-    fip = payloads.floatingip('192.0.2.15', payloads.port(VM))  # not in neutron
-    assert table.handle('floatingip.update.end',
-                        payloads.floatingip_update_end(fip)) == 'not_enrolled'
+    fip = network.attach('192.0.2.15', network.plug(
+        VM, owner='network:router_interface'))
+    assert event(table, 'floatingip.update.end', fip) == 'not_a_server'
     assert records(ipa) == {}
 
 
-def test_fip_association_without_neutron_is_not_configured(host_ops, fip_dns,
-                                                           ipa, enroll, nova):
+def test_fip_events_without_neutron_are_not_configured(host_ops, fip_dns, ipa,
+                                                       enroll, nova):
     enroll(VM, 'vm1')
-    table = handlers.Handlers(host_ops, fip_dns=fip_dns, network=None,
-                              servers=nova)
+    table = handlers.Handlers(host_ops, servers=nova, floating=floating.FloatingIPs(
+        host_ops, fip_dns, None))
     fip = payloads.floatingip('192.0.2.16', payloads.port(VM))
     with pytest.raises(handlers.NotConfigured):
-        table.handle('floatingip.update.end', payloads.floatingip_update_end(fip))
+        event(table, 'floatingip.update.end', fip)
+    with pytest.raises(handlers.NotConfigured):
+        table.handle('port.delete.end', payloads.port_delete_end(payloads.port(VM)))
     assert records(ipa) == {}
+    assert not listener.is_transient(handlers.NotConfigured('x'))
 
 
 def test_fip_delete_removes_records(table, ipa, enroll, network):
     enroll(VM, 'vm1')
-    port = network.plug(VM)
-    fip = payloads.floatingip('192.0.2.12', port)
-    table.handle('floatingip.update.end', payloads.floatingip_update_end(fip))
-    assert table.handle('floatingip.delete.end',
-                        payloads.floatingip_delete_end(fip)) == 'released'
+    fip = network.attach('192.0.2.12', network.plug(VM))
+    event(table, 'floatingip.update.end', fip)
+    network.release('192.0.2.12')
+    assert event(table, 'floatingip.delete.end', fip) == 'released'
     assert a_of(ipa, 'vm1') == [] and ptr_of(ipa, '12') == []
+
+
+def test_released_address_that_is_now_a_servers_fixed_ip_keeps_its_record(
+        table, ipa, enroll, network, ipa_client):
+    # The address went back to the external subnet and a server on that
+    # network got it as a fixed IP: its own A record is not a leftover.
+    fqdn = enroll(VM, 'vm1')
+    old = network.attach('192.0.2.17', network.plug(OTHER))
+    network.release('192.0.2.17')
+    network.plug(VM, fixed_ip='192.0.2.17')
+    ipa_client.call('dnsrecord_add', 'example.test.', 'vm1', arecord=['192.0.2.17'])
+    assert event(table, 'floatingip.delete.end', old) == 'no_records'
+    assert a_of(ipa, 'vm1') == ['192.0.2.17']
+    assert fqdn == 'vm1.example.test'
+
+
+@pytest.mark.parametrize('bad', [{}, {'floatingip': None},
+                                 {'floatingip': {'floating_ip_address': 7}},
+                                 {'floatingip': {'port_id': 'x'}}])
+def test_fip_events_without_an_address_are_permanent(table, network, bad):
+    with pytest.raises(handlers.BadPayload):
+        table.handle('floatingip.update.end', bad)
+    assert network.reads == []
 
 
 def test_old_neutron_fip_delete_without_address_is_permanent(table):
@@ -368,29 +417,24 @@ def test_port_delete_drops_floating_ips_the_server_lost(table, ipa, enroll,
                                                         fip_dns, network,
                                                         ipa_client):
     fqdn = enroll(VM, 'vm1')
-    fip_dns.associate(fqdn, '192.0.2.20')
+    kept = network.plug(VM)
+    network.attach('192.0.2.21', kept)
+    fip_dns.associate(fqdn, '192.0.2.20')       # was on the deleted port
     fip_dns.associate(fqdn, '192.0.2.21')
     ipa_client.call('dnsrecord_add', 'example.test.', 'vm1', arecord=['10.0.0.5'])
-    network.addresses[VM] = {'10.0.0.5', '192.0.2.21'}   # .20 was on the port
+    network.attach('192.0.2.20', None)          # neutron freed it silently
     assert table.handle('port.delete.end', payloads.port_delete_end(
         payloads.port(VM))) == 'synced'
     assert sorted(a_of(ipa, 'vm1')) == ['10.0.0.5', '192.0.2.21']
     assert ptr_of(ipa, '20') == [] and ptr_of(ipa, '21') == ['vm1.example.test.']
 
 
-def test_port_delete_of_a_router_port_is_ignored(table, ipa):
+def test_port_delete_of_a_router_port_is_ignored(table, ipa, network):
     ipa.calls.clear()
     port = payloads.port('router-id', owner='network:router_interface')
     assert table.handle('port.delete.end',
                         payloads.port_delete_end(port)) == 'not_a_server'
-    assert ipa.calls == []
-
-
-def test_port_delete_without_neutron_is_not_configured(host_ops, fip_dns, enroll):
-    enroll(VM, 'vm1')
-    table = handlers.Handlers(host_ops, fip_dns=fip_dns, network=None)
-    with pytest.raises(handlers.NotConfigured):
-        table.handle('port.delete.end', payloads.port_delete_end(payloads.port(VM)))
+    assert ipa.calls == [] and network.reads == []
 
 
 def test_nova_network_floating_ip_events_are_not_acted_on(table, ipa, enroll):
@@ -402,19 +446,54 @@ def test_nova_network_floating_ip_events_are_not_acted_on(table, ipa, enroll):
     assert ipa.calls == [] and records(ipa) == {}
 
 
+@pytest.mark.parametrize('name', ['floatingip_create_end_with_port',
+                                  'floatingip_update_end_associate'])
+def test_neutron29s_own_association_messages_write_the_record(
+        name, table, ipa, enroll, network):
+    msg = payloads.neutron_message(name)
+    fip = msg['payload']['floatingip']
+    device = fip['port_details']['device_id']
+    enroll(device, 'vm1', project=fip['project_id'])
+    network.attach(fip['floating_ip_address'], network.plug(
+        device, project=fip['project_id'], port_id=fip['port_id']))
+    assert table.handle(msg['event_type'], msg['payload'],
+                        publisher=msg['publisher_id']) == 'associated'
+    assert a_of(ipa, 'vm1') == [fip['floating_ip_address']]
+
+
+@pytest.mark.parametrize('name', ['floatingip_update_end_disassociate',
+                                  'floatingip_delete_end', 'port_delete_end'])
+def test_neutron29s_own_release_messages_remove_the_record(
+        name, table, ipa, enroll, network, fip_dns):
+    msg = payloads.neutron_message(name)
+    network.cidrs = ['198.51.100.0/24']
+    if 'port' in msg['payload']:
+        port = msg['payload']['port']
+        device, project, address = port['device_id'], port['project_id'], \
+            '198.51.100.77'
+    else:
+        fip = msg['payload']['floatingip']
+        device = (fip['port_details'] or {}).get('device_id') or OTHER
+        project, address = fip['project_id'], fip['floating_ip_address']
+    fip_dns.associate(enroll(device, 'vm1', project=project), address)
+    outcome = table.handle(msg['event_type'], msg['payload'],
+                           publisher=msg['publisher_id'])
+    assert outcome in ('released', 'synced')
+    assert a_of(ipa, 'vm1') == []
+
+
 def test_fip_dns_off(host_ops, ipa):
-    table = handlers.Handlers(host_ops, fip_dns=None)
+    table = handlers.Handlers(host_ops, floating=None)
     ipa.calls.clear()
     fip = payloads.floatingip('192.0.2.10', payloads.port(VM))
-    assert table.handle('floatingip.update.end',
-                        payloads.floatingip_update_end(fip)) == 'dns_off'
+    assert event(table, 'floatingip.update.end', fip) == 'dns_off'
     assert ipa.calls == []
 
 
 def test_update_from_a_project_without_the_service_privilege_changes_nothing(
-        host_ops, fip_dns, network, ipa, enroll):
+        host_ops, floating_ips, ipa, enroll):
     from novajoin.hosts import services
-    strict = handlers.Handlers(host_ops, fip_dns=fip_dns, network=network,
+    strict = handlers.Handlers(host_ops, floating=floating_ips,
                                service_rules=services.ServiceRules(['undercloud']))
     enroll(VM, 'vm1')
     before = (sorted(ipa.hosts), sorted(ipa.services))
@@ -425,10 +504,10 @@ def test_update_from_a_project_without_the_service_privilege_changes_nothing(
 
 
 def test_update_judges_the_project_recorded_in_ipa_not_the_payload(
-        host_ops, fip_dns, network, ipa, enroll):
+        host_ops, floating_ips, ipa, enroll):
     from novajoin.hosts import services
     # the payload claims the privileged project; IPA records the host's own
-    strict = handlers.Handlers(host_ops, fip_dns=fip_dns, network=network,
+    strict = handlers.Handlers(host_ops, floating=floating_ips,
                                service_rules=services.ServiceRules(['undercloud']))
     enroll(VM, 'vm1')
     payload = payloads.nova('instance.update', metadata=HTTP)

@@ -11,6 +11,7 @@ import pytest
 from novajoin import openstack
 from novajoin.notify import reconcile
 from novajoin.notify import dns
+from novajoin.notify import floating
 
 LIVE = '11111111-2222-4333-8444-555555555555'
 GONE = '8a3c2f0e-5b7d-4c1e-9f6a-2d4b8e1c7a90'
@@ -19,16 +20,10 @@ HOUR = 3600
 
 class StubServers:
     def __init__(self, servers):
-        self.servers = servers          # id -> set of addresses
-        self.fail = None
+        self.servers = servers          # ids of the servers nova has
 
     def ids(self):
         return set(self.servers)
-
-    def addresses(self, server_id):
-        if self.fail:
-            raise self.fail
-        return self.servers.get(server_id)
 
     def exists(self, server_id):
         return server_id in self.servers
@@ -45,14 +40,16 @@ def age(ipa, fqdn, seconds):
 
 @pytest.fixture
 def servers():
-    return StubServers({LIVE: {'10.0.0.5'}})
+    return StubServers({LIVE})
 
 
 @pytest.fixture
 def make(host_ops, fip_dns, servers):
-    def build(**kwargs):
-        kwargs.setdefault('floating_ranges', dns.parse_ranges(['192.0.2.0/24']))
-        return reconcile.Reconciler(host_ops, servers, fip_dns=fip_dns, **kwargs)
+    def build(network=None, floating_ranges=('192.0.2.0/24',), **kwargs):
+        floating_ips = floating.FloatingIPs(host_ops, fip_dns, network,
+                                            dns.parse_ranges(floating_ranges))
+        return reconcile.Reconciler(host_ops, servers, floating=floating_ips,
+                                    **kwargs)
     return build
 
 
@@ -100,7 +97,7 @@ def test_confirms_with_nova_before_removing(make, enroll, ipa, servers):
     enroll(GONE, 'late')
     age(ipa, 'late.example.test', 2 * HOUR)
     servers.ids = lambda: set()           # the list missed it...
-    servers.servers[GONE] = set()         # ...but nova still has it
+    servers.servers.add(GONE)             # ...but nova still has it
     make(grace=HOUR).run()
     assert 'late.example.test' in ipa.hosts
 
@@ -113,39 +110,102 @@ def test_removes_subhosts_nobody_manages(make, ipa, ipa_client):
     assert ipa.hosts == {}
 
 
-def test_removes_floating_ip_records_the_server_lost(make, enroll, ipa, fip_dns,
-                                                     servers, ipa_client):
+# -- floating IPs: the sweep ------------------------------------------------------
+
+def test_floating_ip_records_end_as_neutron_has_them(make, enroll, ipa, fip_dns,
+                                                     network, ipa_client):
     fqdn = enroll(LIVE, 'live')
-    fip_dns.associate(fqdn, '192.0.2.40')     # stale
-    fip_dns.associate(fqdn, '192.0.2.41')     # still the server's
+    port = network.plug(LIVE)
+    fip_dns.associate(fqdn, '192.0.2.40')     # stale: neutron freed it
+    network.attach('192.0.2.41', port)        # kept
+    fip_dns.associate(fqdn, '192.0.2.41')
+    network.attach('192.0.2.42', port)        # missing: associated unseen
     ipa_client.call('dnsrecord_add', 'example.test.', 'live',
                     arecord=['10.9.9.9'])     # not a floating range: untouched
-    servers.servers[LIVE] = {'10.0.0.5', '192.0.2.41'}
-    make(grace=HOUR).run()
+    report = make(grace=HOUR, network=network).run()
     assert sorted(ipa.dns[('example.test.', 'live')]['arecord']) == [
-        '10.9.9.9', '192.0.2.41']
+        '10.9.9.9', '192.0.2.41', '192.0.2.42']
     assert ('2.0.192.in-addr.arpa.', '40') not in ipa.dns
+    assert ipa.dns[('2.0.192.in-addr.arpa.', '42')]['ptrrecord'] == [
+        'live.example.test.']
+    assert [line.split(' (')[0] for line in report.lines()
+            if 'dnsrecord_add' in line] == ['floating IP 192.0.2.42'] * 2
+
+    ipa.calls.clear()
+    assert make(grace=HOUR, network=network).run().actions == []
+    assert all(c in ('host_find', 'dnsrecord_show', 'dnszone_find', 'batch')
+               for c in ipa.calls), ipa.calls
 
 
-def test_neutron_confirms_a_fresh_association(make, enroll, ipa, fip_dns, servers):
+def test_sweep_dry_run_plans_and_changes_nothing(make, enroll, ipa, fip_dns,
+                                                 network):
     fqdn = enroll(LIVE, 'live')
-    fip_dns.associate(fqdn, '192.0.2.42')
+    fip_dns.associate(fqdn, '192.0.2.40')
+    network.attach('192.0.2.42', network.plug(LIVE))
+    before = dict(ipa.dns)
+    report = make(grace=HOUR, network=network).run(dry_run=True)
+    assert ipa.dns == before
+    lines = '\n'.join(report.lines())
+    assert 'floating IP 192.0.2.40 (released): dnsrecord_del' in lines
+    assert 'floating IP 192.0.2.42 (associated): dnsrecord_add' in lines
 
-    class Neutron:
-        def server_addresses(self, server_id):
-            return {'192.0.2.42'}
-    make(grace=HOUR, network=Neutron()).run()
-    assert ipa.dns[('example.test.', 'live')]['arecord'] == ['192.0.2.42']
 
-
-def test_a_nova_failure_skips_the_floating_ip_check(make, enroll, ipa, fip_dns,
-                                                    servers):
+def test_sweep_confirms_each_change_with_a_fresh_read(make, enroll, ipa, fip_dns,
+                                                      network):
+    # The full list is a snapshot; an address re-associated since is left as
+    # neutron has it at the moment of the change.
     fqdn = enroll(LIVE, 'live')
     fip_dns.associate(fqdn, '192.0.2.43')
-    servers.fail = openstack.UpstreamError('nova 503')
-    report = make(grace=HOUR).run()
+    port = network.plug(LIVE)
+    listing = network.floating_ips
+
+    def stale_listing(address=None):
+        if address is None:
+            return []           # the snapshot: .43 looked free
+        return listing(address)
+    network.floating_ips = stale_listing
+    network.attach('192.0.2.43', port)        # now: on the server again
+    make(grace=HOUR, network=network).run()
     assert ipa.dns[('example.test.', 'live')]['arecord'] == ['192.0.2.43']
-    assert report.kept['not checked (nova or neutron failed)'] == 1
+
+
+def test_sweep_never_names_a_host_for_another_projects_port(make, enroll, ipa,
+                                                            network):
+    enroll(LIVE, 'live')
+    network.attach('192.0.2.44', network.plug(LIVE, project='attacker'))
+    make(grace=HOUR, network=network).run()
+    assert ('example.test.', 'live') not in ipa.dns
+
+
+def test_sweep_reads_ports_only_of_floating_ips_on_its_servers(make, enroll,
+                                                               network):
+    enroll(LIVE, 'live')
+    for n in range(5):      # other servers' floating IPs, port_details known
+        network.attach('192.0.2.%d' % (50 + n), network.plug(str(uuid.uuid4())))
+    asked = []
+    ports = network.ports
+    network.ports = lambda ids: asked.extend(ids) or ports(ids)
+    make(grace=HOUR, network=network).run()
+    assert asked == []
+
+
+def test_a_neutron_failure_skips_the_floating_ip_check(make, enroll, ipa, fip_dns,
+                                                       network):
+    fqdn = enroll(LIVE, 'live')
+    fip_dns.associate(fqdn, '192.0.2.43')
+    network.fail = openstack.UpstreamError('neutron 503')
+    report = make(grace=HOUR, network=network).run()
+    assert ipa.dns[('example.test.', 'live')]['arecord'] == ['192.0.2.43']
+    assert report.kept['floating IPs not checked (neutron failed)'] == 1
+
+
+def test_ranges_come_from_neutrons_external_subnets(make, enroll, ipa, fip_dns,
+                                                    network):
+    fqdn = enroll(LIVE, 'live')
+    fip_dns.associate(fqdn, '192.0.2.45')      # in neutron's external subnet
+    fip_dns.associate(fqdn, '203.0.113.9')     # not: not novajoin's to judge
+    make(grace=HOUR, network=network, floating_ranges=[]).run()
+    assert ipa.dns[('example.test.', 'live')]['arecord'] == ['203.0.113.9']
 
 
 def test_keeps_to_its_domains(make, enroll, ipa):
@@ -158,7 +218,7 @@ def test_keeps_to_its_domains(make, enroll, ipa):
 
 
 def test_two_clouds_in_one_realm_never_remove_each_others_hosts(
-        enroll, ipa, ipa_client, zones, fip_dns):
+        enroll, ipa, ipa_client, zones, fip_dns, network):
     # Cloud A's instances are unknown to cloud B's nova; B's reconciler must
     # still leave A's hosts, A's subhosts (even unmanaged ones) and A's
     # floating-IP records alone, while cleaning its own leaks.
@@ -175,10 +235,12 @@ def test_two_clouds_in_one_realm_never_remove_each_others_hosts(
     for fqdn in list(ipa.hosts):
         age(ipa, fqdn, 2 * HOUR)
     cloud_b = records.Cloud('cloud-b', legacy_records=False)
-    b_nova = StubServers({})                # knows none of A's instances
+    b_nova = StubServers(set())                # knows none of A's instances
     reconcile.Reconciler(store.Hosts(ipa_client, zones, cloud_b), b_nova,
-                         fip_dns=dns.FloatingDNS(ipa_client, zones, cloud_b),
-                         floating_ranges=dns.parse_ranges(['192.0.2.0/24']),
+                         floating=floating.FloatingIPs(
+                             store.Hosts(ipa_client, zones, cloud_b),
+                             dns.FloatingDNS(ipa_client, zones, cloud_b),
+                             network, dns.parse_ranges(['192.0.2.0/24'])),
                          grace=HOUR).run()
     assert sorted(ipa.hosts) == ['a-gone.example.test', 'a-live.example.test',
                                  'a-live.internalapi.example.test',
