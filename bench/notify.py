@@ -40,7 +40,6 @@ from novajoin.hosts import store  # noqa: E402
 from novajoin.ipa import IPAClient  # noqa: E402
 from novajoin.ipa import errors  # noqa: E402
 from novajoin.ipa.auth import PasswordAuth  # noqa: E402
-from novajoin.notify import dns  # noqa: E402
 from novajoin.notify import handlers  # noqa: E402
 from novajoin.notify import listener  # noqa: E402
 from tests.functional import notify_env  # noqa: E402
@@ -182,7 +181,6 @@ def timed_run(rabbit_url, n, make_endpoint, label, instances=None):
 def novajoin_endpoint(ipa, counter):
     zones = host_dns.Zones(ipa)
     table = CountingHandlers(counter, store.Hosts(ipa, zones, CLOUD),
-                             fip_dns=dns.FloatingDNS(ipa, zones, CLOUD),
                              # no nova here: deletes are the bench's own
                              trust_deletes=True)
     return listener.Endpoint(table, max_attempts=3, backoff=0.5)

@@ -247,6 +247,14 @@ def _json_type(value):
     return 'null' if value is None else type(value).__name__
 
 
+def canonical_uuid(value):
+    """``value`` as nova writes instance ids (lower case), or None when it is
+    not a canonical UUID (a notification's or a port's claim)."""
+    if not isinstance(value, str) or not _UUID.fullmatch(value):
+        return None
+    return str(uuid.UUID(value))
+
+
 def _uuid(value, key):
     if not _UUID.fullmatch(value):
         raise BadRequest('%s %r is not a UUID' % (key, value[:64]))

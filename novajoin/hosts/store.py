@@ -18,6 +18,7 @@ novajoin did not create are only ever unlinked, never deleted.
 import logging
 import uuid
 
+from novajoin import validation
 from novajoin.hosts import create
 from novajoin.hosts import dns
 from novajoin.hosts import records
@@ -72,9 +73,11 @@ class Hosts:
         The criteria search matches the id inside the description; only an
         exact owner record of this cloud counts, so a host re-used by another
         instance, another cloud's host or a look-alike description is never
-        taken.
+        taken. An id that is not a UUID (a tenant may set a port's
+        ``device_id`` to anything) owns nothing and never reaches IPA.
         """
-        if not instance_id:
+        instance_id = validation.canonical_uuid(instance_id)
+        if instance_id is None:
             return []
         # all=True: managing_host tells remove() whether there is more to do
         found = self.ipa.call('host_find', instance_id, all=True, sizelimit=0)
@@ -167,7 +170,7 @@ class Hosts:
             self.run([call])
         return done + [call]
 
-    def sync(self, fqdn, project_id, wanted, dry_run=False):
+    def sync(self, fqdn, project_id, wanted, dry_run=False, _again=False):
         """Make ``fqdn`` (a host of ``project_id``) manage exactly ``wanted``
         (a checked ``services.ServiceRequest``): add what IPA lacks, as
         enrollment does and as atomically, and release what is no longer
@@ -188,8 +191,19 @@ class Hosts:
                                        new_hosts),
                 new_principals, new_hosts, self.cloud.subhost_record(project_id))
             if not dry_run:
-                create.run_atomically(self.ipa, calls,
-                                      what='the services of %s' % fqdn)
+                try:
+                    create.run_atomically(self.ipa, calls,
+                                          what='the services of %s' % fqdn)
+                except create.BatchFailed as exc:
+                    if not exc.duplicate or _again:
+                        raise
+                    # Another worker made the same subhost a moment ago (nova
+                    # sends each update in two formats; replicas share them).
+                    # Our undo may have taken back a link that worker found
+                    # already there: read IPA again and finish the job.
+                    LOG.info('services of %s: %s was created concurrently; '
+                             'syncing again', fqdn, ', '.join(exc.duplicate))
+                    return self.sync(fqdn, project_id, wanted, _again=True)
         # Releasing works from what was read before the additions: what was
         # just added is wanted, so it would be kept anyway.
         calls += self.release(fqdn, keep_hosts=wanted.subhosts,

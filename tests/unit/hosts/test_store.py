@@ -15,6 +15,17 @@ def test_owned_by_needs_the_exact_owner_record(host_ops, ipa_client):
                     description='not novajoin, mentions %s' % VM)
     assert [h['fqdn'][0] for h in host_ops.owned_by(VM)] == ['a.example.test']
     assert host_ops.owned_by('') == []
+    assert [h['fqdn'][0] for h in host_ops.owned_by(VM.upper())] == [
+        'a.example.test']
+
+
+def test_an_id_that_is_not_a_uuid_owns_nothing_and_never_reaches_ipa(
+        host_ops, ipa):
+    # a port's device_id is whatever its tenant wrote
+    ipa.calls.clear()
+    for claim in ('*', VM + '*', ' ' + VM, VM + '\n', 'x' * 5000, None, 7):
+        assert host_ops.owned_by(claim) == []
+    assert ipa.calls == []
 
 
 def test_dry_run_changes_nothing(host_ops, enroll, ipa):
@@ -86,3 +97,29 @@ def test_another_clouds_subhost_is_only_unlinked(host_ops, ipa_client, ipa):
                     host=['vm1.example.test'])
     host_ops.remove('vm1.example.test')
     assert 'sub.example.test' in ipa.hosts and 'vm1.example.test' not in ipa.hosts
+
+
+def test_sync_finishes_when_another_worker_makes_the_same_subhost(
+        host_ops, enroll, ipa, ipa_client):
+    # nova sends each update twice (legacy and versioned): two workers sync
+    # one host at once. The other one creates the subhost just before this
+    # batch; this batch's host_add fails, its undo takes back its links, and
+    # sync must read again and link what the other worker's host lacks.
+    from novajoin.hosts import services
+    fqdn = enroll(VM, 'vm1')
+    sub = 'vm1.storage.example.test'
+    wanted = services.requested_services(
+        {'compact_service_mysql': '["storage"]'}, 'vm1', 'example.test')
+    real_batch = ipa_client.batch
+
+    def racing_batch(calls, deadline=None):
+        if ('host_add', [sub]) in [(c[0], c[1]) for c in calls]:
+            ipa_client.batch = real_batch
+            real_batch([('host_add', [sub], {
+                'force': True,
+                'description': host_ops.cloud.subhost_record(payloads.NOVA_PROJECT)})])
+        return real_batch(calls, deadline=deadline)
+    ipa_client.batch = racing_batch
+    host_ops.sync(fqdn, payloads.NOVA_PROJECT, wanted)
+    assert fqdn in ipa.hosts[sub]['managedby_host']
+    assert 'mysql/%s@EXAMPLE.TEST' % sub in ipa.services
