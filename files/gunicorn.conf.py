@@ -32,32 +32,15 @@ def _api_options():
     conf = config.load(prog='novajoin-gunicorn', setup_logging=False)
     tls = api.tls_files(conf)
     build_enroller(conf)
-    return conf.api, tls, api.transport_notice(conf, tls)
+    return api.gunicorn_settings(conf, tls), api.transport_notice(conf, tls)
 
 
 _reset_prometheus_dir()
-_api, _tls, _notice = _api_options()
+_api_settings, _notice = _api_options()
 
 wsgi_app = 'novajoin.wsgi:application'
-bind = ['[%s]:%d' % (_api.bind_host, _api.bind_port) if ':' in _api.bind_host
-        else '%s:%d' % (_api.bind_host, _api.bind_port)]
-workers = _api.workers
-# gthread: a request waiting for one of the few IPA slots holds a thread, not
-# a process.
-worker_class = 'gthread'
-threads = _api.threads
-timeout = _api.timeout
-graceful_timeout = 30
-# Access log to stdout: journald keeps it with the app's log (incl. the
-# novajoin.audit lines).
-accesslog = '-'
-errorlog = '-'
-# gunicorn >= 27 opens a control socket (gunicornc) by default; novajoin does
-# not use it and it would be one more local endpoint to protect.
-control_socket_disable = True
-if _tls:
-    # HTTPS on every bind: OTPs and nova's token never cross in clear.
-    certfile, keyfile = _tls
+# Built in one place for this file and novajoin-server (novajoin.conf.api).
+globals().update(_api_settings)
 
 
 def when_ready(server):

@@ -29,18 +29,9 @@ def _gunicorn(conf, tls=None):
 
     class Application(BaseApplication):
         def load_config(self):
-            options = {
-                'bind': '%s:%d' % (conf.api.bind_host,
-                                   conf.port or conf.api.bind_port),
-                'workers': conf.api.workers, 'threads': conf.api.threads,
-                'worker_class': 'gthread', 'timeout': conf.api.timeout,
-                'accesslog': '-', 'control_socket_disable': True,
-            }
-            if tls:
-                # Every socket of this server is TLS: there is no plain
-                # listener next to it that an OTP could leak through.
-                options['certfile'], options['keyfile'] = tls
-            for key, value in options.items():
+            from novajoin.conf import api as api_conf
+            settings = api_conf.gunicorn_settings(conf, tls, conf.port)
+            for key, value in settings.items():
                 if key in self.cfg.settings:
                     self.cfg.set(key, value)
 

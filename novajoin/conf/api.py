@@ -1,5 +1,7 @@
 """[api]: the HTTP server novajoin-server runs (gunicorn).
 
+``gunicorn_settings(conf, tls)`` is the one place gunicorn's settings are
+built from [api], for ``novajoin-server`` and files/gunicorn.conf.py alike.
 ``tls_files(conf)`` is the one check of the TLS options, shared by
 ``novajoin-server`` and files/gunicorn.conf.py: a half-set, unreadable,
 encrypted or mismatched certificate/key pair is refused at start with a
@@ -110,6 +112,38 @@ def tls_files(conf):
     return cert, key
 
 
+def bind_address(host, port):
+    """gunicorn's and a URL's form of host:port (IPv6 in brackets)."""
+    return '%s:%d' % ('[%s]' % host if ':' in host else host, port)
+
+
+def gunicorn_settings(conf, files=None, port=None):
+    """gunicorn's settings for [api]; ``files``: what tls_files() returned,
+    ``port`` overrides bind_port."""
+    api = conf.api
+    settings = {
+        'bind': [bind_address(api.bind_host, port or api.bind_port)],
+        'workers': api.workers,
+        # gthread: a request waiting for one of the few IPA slots holds a
+        # thread, not a process.
+        'worker_class': 'gthread',
+        'threads': api.threads,
+        'timeout': api.timeout,
+        'graceful_timeout': 30,
+        # Access log to stdout: journald keeps it with the app's log (incl.
+        # the novajoin.audit lines).
+        'accesslog': '-',
+        'errorlog': '-',
+        # gunicorn >= 27 opens a control socket (gunicornc) by default;
+        # novajoin does not use it and it would be one more local endpoint.
+        'control_socket_disable': True,
+    }
+    if files:
+        # HTTPS on every bind: OTPs and nova's token never cross in clear.
+        settings['certfile'], settings['keyfile'] = files
+    return settings
+
+
 def transport_notice(conf, files, port=None):
     """(logging level, message) saying at start how the API is served.
 
@@ -117,9 +151,7 @@ def transport_notice(conf, files, port=None):
     Plain HTTP is always a warning: every OTP crosses the network in clear,
     and with keystone auth on, nova's service token too.
     """
-    host = conf.api.bind_host
-    address = '%s:%d' % ('[%s]' % host if ':' in host else host,
-                         port or conf.api.bind_port)
+    address = bind_address(conf.api.bind_host, port or conf.api.bind_port)
     if files:
         return logging.INFO, 'TLS is on: serving https://%s (certificate %s)' % (
             address, files[0])

@@ -47,6 +47,24 @@ def test_gunicorn_conf_ipv6_bind(tmp_path):
     assert _gunicorn_settings(tmp_path, 'bind_host = ::\n')['bind'] == ['[::]:9090']
 
 
+def test_novajoin_server_serves_with_the_shipped_gunicorn_settings(tmp_path):
+    # One builder (novajoin.conf.api.gunicorn_settings) for both: the systemd
+    # unit's gunicorn.conf.py and `novajoin-server` run by hand.
+    from novajoin import config
+    from novajoin.cmd import server
+    api = 'bind_host = ::\nbind_port = 9292\nworkers = 3\nthreads = 5\n'
+    shipped = _gunicorn_settings(tmp_path, api)
+    conf = config.load(['--config-file', str(tmp_path / 'join.conf')],
+                       prog='novajoin-server', cli_opts=server.CLI_OPTS,
+                       setup_logging=False)
+    served = server._gunicorn(conf).cfg.settings
+    assert served['bind'].get() == shipped['bind'] == ['[::]:9292']
+    for name in ('workers', 'threads', 'timeout', 'worker_class',
+                 'graceful_timeout', 'accesslog', 'errorlog',
+                 'control_socket_disable'):
+        assert served[name].get() == shipped[name], name
+
+
 def _unit(name):
     """Key -> value; a key given several times (Environment) -> lines joined."""
     unit = {}
