@@ -140,3 +140,26 @@ def test_gunicorn_conf_refuses_a_config_without_otp_secret(tmp_path):
                           timeout=60)
     assert proc.returncode != 0
     assert 'otp_secret must be at least 32 characters' in proc.stderr
+
+
+# distribution name -> the module novajoin imports it as
+_IMPORTS = {'python-novaclient': 'novaclient', 'prometheus-client': 'prometheus_client',
+            'requests-gssapi': 'requests_gssapi'}
+
+
+def test_every_runtime_requirement_is_imported_by_novajoin():
+    # A requirement nothing imports is a dependency to patch for nothing.
+    names = [re.split(r'[<>=!~ ;]', line.strip())[0]
+             for line in (ROOT / 'requirements.txt').read_text().splitlines()
+             if line.strip() and not line.startswith('#')]
+    sources = '\n'.join(p.read_text() for p in (ROOT / 'novajoin').rglob('*.py'))
+    import configparser
+    setup = configparser.ConfigParser()
+    setup.read(ROOT / 'setup.cfg')
+    installed = [re.split(r'[<>=!~ ;]', line.strip())[0] for line in
+                 setup['options']['install_requires'].splitlines() if line.strip()]
+    assert sorted(installed) == sorted(names)
+    for name in names:
+        module = _IMPORTS.get(name, name.replace('.', '_'))
+        assert re.search(r'^\s*(import|from) %s\b' % re.escape(module), sources,
+                         re.M), '%s is required but never imported' % name
