@@ -259,14 +259,18 @@ class Enroller:
             fqdn, new_subhosts, wanted.principals, wanted.subhosts,
             self.cloud.subhost_record(req.project_id))
         try:
-            create_mod.run_atomically(self.ipa, calls, deadline,
-                                      what='the enrollment of %s' % fqdn)
+            create_mod.run_atomically(
+                self.ipa, calls, deadline, what='the enrollment of %s' % fqdn,
+                # a subhost made meanwhile by another request of this project
+                # is as good as ours; the host itself never is
+                ours=lambda names: fqdn not in names and subhosts.ours(
+                    self.ipa, self.cloud, req.project_id, names, deadline))
         except create_mod.BatchFailed as exc:
             if fqdn in exc.duplicate:
                 return self._show_existing(fqdn, deadline)
             if exc.duplicate:
-                # Another request made a subhost since it was read: start
-                # again on the next fetch, which sees whose it is.
+                # A subhost that is not the project's appeared since it was
+                # read: start again on the next fetch, which says whose it is.
                 raise errors.IPAUnavailable('service host %s was created by '
                                             'another request meanwhile'
                                             % exc.duplicate[0])

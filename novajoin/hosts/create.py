@@ -63,9 +63,15 @@ def undo_calls(calls, results):
     return unlink + delete
 
 
-def run_atomically(ipa, calls, deadline=None, what='request'):
+def run_atomically(ipa, calls, deadline=None, what='request', ours=None):
     """Run ``calls`` in one batch; on any failure undo the rest and raise
-    ``BatchFailed`` (a transient ``IPAError`` first, if one was the cause)."""
+    ``BatchFailed`` (a transient ``IPAError`` first, if one was the cause).
+
+    ``ours(names)``: asked when the only failures are ``host_add`` calls of
+    ``names`` that exist. True (they are the caller's own, made a moment ago
+    by a concurrent request for the same host) makes the batch a success:
+    undoing would take back links the other request counts on.
+    """
     results = ipa.batch(calls, deadline=deadline)
     failed = [(call, result) for call, result in zip(calls, results)
               if _failed(call, result)]
@@ -74,6 +80,11 @@ def run_atomically(ipa, calls, deadline=None, what='request'):
     duplicate = [call[1][0] for call, result in failed
                  if call[0] == 'host_add'
                  and isinstance(result, errors.DuplicateEntry)]
+    if ours is not None and len(duplicate) == len(failed) \
+            and _is_ours(ours, duplicate, what):
+        LOG.info('%s: %s was created by a concurrent request for the same '
+                 'owner; kept', what, ', '.join(duplicate))
+        return results
     problems = ['host_add %s: already exists' % name for name in duplicate]
     problems += results_mod.batch_problems([c for c, _ in failed],
                                            [r for _, r in failed])
@@ -88,6 +99,16 @@ def run_atomically(ipa, calls, deadline=None, what='request'):
         raise transient[0]
     raise BatchFailed('IPA refused %s: %s' % (what, problems[0]), problems,
                       duplicate)
+
+
+def _is_ours(ours, names, what):
+    try:
+        return ours(names)
+    except errors.IPAError as exc:
+        # unknown owner: undo, as for a stranger's entry
+        LOG.warning('%s: could not read the owner of %s (%s)', what,
+                    ', '.join(names), exc)
+        return False
 
 
 def _undo(ipa, undo, what):

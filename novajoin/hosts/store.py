@@ -192,15 +192,19 @@ class Hosts:
                 new_principals, new_hosts, self.cloud.subhost_record(project_id))
             if not dry_run:
                 try:
-                    create.run_atomically(self.ipa, calls,
-                                          what='the services of %s' % fqdn)
+                    # Another worker may make the same subhost a moment
+                    # before this batch (nova sends each update in two
+                    # formats; replicas share them): it is ours, keep going.
+                    create.run_atomically(
+                        self.ipa, calls, what='the services of %s' % fqdn,
+                        ours=lambda names: subhosts.ours(
+                            self.ipa, self.cloud, project_id, names))
                 except create.BatchFailed as exc:
                     if not exc.duplicate or _again:
                         raise
-                    # Another worker made the same subhost a moment ago (nova
-                    # sends each update in two formats; replicas share them).
-                    # Our undo may have taken back a link that worker found
-                    # already there: read IPA again and finish the job.
+                    # A name appeared that is not ours (or its owner could
+                    # not be read): what we made was undone; read IPA again,
+                    # which refuses a stranger's name with Conflict.
                     LOG.info('services of %s: %s was created concurrently; '
                              'syncing again', fqdn, ', '.join(exc.duplicate))
                     return self.sync(fqdn, project_id, wanted, _again=True)

@@ -51,6 +51,15 @@ def missing(ipa, cloud, project_id, names, deadline=None):
     return out
 
 
+def ours(ipa, cloud, project_id, names, deadline=None):
+    """True when every one of ``names`` exists as a subhost of ``project_id``
+    in this cloud (``missing`` logs why one is not)."""
+    try:
+        return not missing(ipa, cloud, project_id, names, deadline)
+    except Conflict:
+        return False
+
+
 def link_calls(fqdn, create, principals, manage, record):
     """IPA calls (for one batch) that create the subhosts ``create`` with the
     ownership ``record`` and the services ``principals``, and let ``fqdn``

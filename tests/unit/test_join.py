@@ -378,6 +378,48 @@ def test_another_projects_subhost_is_a_conflict_and_stays_unchanged(
     assert 'intruder.example.test' not in fake_ipa.ipa.hosts
 
 
+def _vip_made_meanwhile(ipa, monkeypatch, project):
+    # Another instance's enrollment creates the shared VIP host after this
+    # request read IPA (the VIP was missing) and before its batch adds it.
+    original = ipa.cmd_host_add
+
+    def racing(fqdn, **kw):
+        if fqdn == 'vm1.example.test':
+            monkeypatch.setattr(ipa, 'cmd_host_add', original)
+            original('vip.example.test', force=True,
+                     description=ownership.subhost_record(project, 'default'))
+        return original(fqdn, **kw)
+    monkeypatch.setattr(ipa, 'cmd_host_add', racing)
+
+
+VIP = {'ipa_enroll': 'true', 'managed_service_x': 'HTTP/vip.example.test'}
+
+
+def test_a_shared_vip_another_instance_of_the_project_made_meanwhile_is_linked(
+        make_enroller, fake_ipa, monkeypatch):
+    ipa = fake_ipa.ipa
+    _vip_made_meanwhile(ipa, monkeypatch, PROJECT)
+    answer = make_enroller().handle(request(metadata=VIP))
+    assert answer['ipaotp'] == ipa.hosts['vm1.example.test']['_password']
+    assert 'vm1.example.test' in ipa.hosts['vip.example.test']['managedby_host']
+    assert 'vm1.example.test' in ipa.services[
+        'HTTP/vip.example.test@EXAMPLE.TEST']['managedby_host']
+
+
+def test_a_vip_another_project_made_meanwhile_undoes_the_enrollment(
+        make_enroller, fake_ipa, monkeypatch):
+    ipa = fake_ipa.ipa
+    _vip_made_meanwhile(ipa, monkeypatch, 'project-b')
+    with pytest.raises(errors.IPAUnavailable, match='meanwhile'):
+        make_enroller().handle(request(metadata=VIP))
+    assert set(ipa.hosts) == {'vip.example.test'}
+    assert 'vm1.example.test' not in ipa.hosts['vip.example.test']['managedby_host']
+    assert not ipa.services
+    # the next fetch says whose it is
+    with pytest.raises(join.Conflict, match='another project'):
+        make_enroller().handle(request(metadata=VIP))
+
+
 def test_a_failing_call_undoes_every_subhost_service_and_link(make_enroller,
                                                               fake_ipa):
     ipa = fake_ipa.ipa

@@ -63,6 +63,57 @@ def test_what_existed_before_is_never_undone(ipa_client, fake_ipa):
         'HTTP/sub.example.test@EXAMPLE.TEST']['managedby_host']
 
 
+def _made_by_another_request(ipa):
+    ipa.cmd_host_add('vm.example.test', force=True, description='x')
+    # the subhost appears between the caller's read and its batch
+    ipa.cmd_host_add('sub.example.test', force=True, description=RECORD)
+
+
+def test_a_subhost_another_request_made_for_the_same_owner_is_kept_linked(
+        ipa_client, fake_ipa):
+    ipa = fake_ipa.ipa
+    _made_by_another_request(ipa)
+    ipa.calls.clear()
+    asked = []
+    calls = calls_for()[1:]     # the host exists; its subhost is being added
+    create.run_atomically(ipa_client, calls,
+                          ours=lambda names: asked.append(names) or True)
+    assert asked == [['sub.example.test']]
+    # nothing taken back: the other request counts on these links
+    assert not {'host_remove_managedby', 'service_remove_host', 'service_del',
+                'host_del'} & set(ipa.calls)
+    assert 'vm.example.test' in ipa.hosts['sub.example.test']['managedby_host']
+
+
+@pytest.mark.parametrize('answer', [
+    lambda names: False,
+    lambda names: (_ for _ in ()).throw(errors.IPAUnavailable('down'))],
+    ids=['a stranger', 'owner unreadable'])
+def test_a_subhost_made_meanwhile_that_is_not_ours_is_undone(ipa_client, fake_ipa,
+                                                             answer):
+    ipa = fake_ipa.ipa
+    _made_by_another_request(ipa)
+    with pytest.raises(create.BatchFailed) as caught:
+        create.run_atomically(ipa_client, calls_for()[1:], ours=answer)
+    assert caught.value.duplicate == ['sub.example.test']
+    assert 'vm.example.test' not in ipa.hosts['sub.example.test'].get(
+        'managedby_host', [])
+    assert 'HTTP/sub.example.test@EXAMPLE.TEST' not in ipa.services
+
+
+def test_ours_is_not_asked_when_something_else_failed(ipa_client, fake_ipa):
+    ipa = fake_ipa.ipa
+    _made_by_another_request(ipa)
+    ipa.cmd_service_add = lambda *a, **k: (_ for _ in ()).throw(
+        IPAFault(2100, 'ACIError', 'Insufficient access'))
+    with pytest.raises(create.BatchFailed) as caught:
+        create.run_atomically(ipa_client, calls_for()[1:],
+                              ours=lambda names: pytest.fail('asked'))
+    assert any('Insufficient access' in p for p in caught.value.problems)
+    assert 'vm.example.test' not in ipa.hosts['sub.example.test'].get(
+        'managedby_host', [])
+
+
 def test_a_transient_failure_is_raised_as_such_after_the_undo(ipa_client, fake_ipa):
     fake_ipa.ipa.cmd_service_add = lambda *a, **k: (_ for _ in ()).throw(
         IPAFault(903, 'InternalError', 'resolver timeout'))

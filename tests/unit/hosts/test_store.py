@@ -1,7 +1,11 @@
 """Finding and removing hosts; creation time; dry runs."""
 import uuid
 
+import pytest
+
 from novajoin.hosts import records as ownership
+from novajoin.hosts import services
+from novajoin.hosts.errors import Conflict
 from novajoin.hosts import store as hosts
 from tests.unit.notify import payloads
 
@@ -103,9 +107,8 @@ def test_sync_finishes_when_another_worker_makes_the_same_subhost(
         host_ops, enroll, ipa, ipa_client):
     # nova sends each update twice (legacy and versioned): two workers sync
     # one host at once. The other one creates the subhost just before this
-    # batch; this batch's host_add fails, its undo takes back its links, and
-    # sync must read again and link what the other worker's host lacks.
-    from novajoin.hosts import services
+    # batch: this batch's host_add fails, but the subhost is the project's,
+    # so the links stay and the job is done.
     fqdn = enroll(VM, 'vm1')
     sub = 'vm1.storage.example.test'
     wanted = services.requested_services(
@@ -120,6 +123,33 @@ def test_sync_finishes_when_another_worker_makes_the_same_subhost(
                 'description': host_ops.cloud.subhost_record(payloads.NOVA_PROJECT)})])
         return real_batch(calls, deadline=deadline)
     ipa_client.batch = racing_batch
+    ipa.calls.clear()
     host_ops.sync(fqdn, payloads.NOVA_PROJECT, wanted)
     assert fqdn in ipa.hosts[sub]['managedby_host']
     assert 'mysql/%s@EXAMPLE.TEST' % sub in ipa.services
+    # and at no moment did the link go away (the other worker, done already,
+    # would have left the host without it until this one linked it again)
+    assert not {'host_remove_managedby', 'service_remove_host',
+                'service_del'} & set(ipa.calls)
+
+
+def test_sync_never_links_a_subhost_another_project_made_meanwhile(
+        host_ops, enroll, ipa, ipa_client):
+    fqdn = enroll(VM, 'vm1')
+    sub = 'vm1.storage.example.test'
+    wanted = services.requested_services(
+        {'compact_service_mysql': '["storage"]'}, 'vm1', 'example.test')
+    real_batch = ipa_client.batch
+
+    def racing_batch(calls, deadline=None):
+        if ('host_add', [sub]) in [(c[0], c[1]) for c in calls]:
+            ipa_client.batch = real_batch
+            real_batch([('host_add', [sub], {
+                'force': True,
+                'description': host_ops.cloud.subhost_record('other-project')})])
+        return real_batch(calls, deadline=deadline)
+    ipa_client.batch = racing_batch
+    with pytest.raises(Conflict, match='another project'):
+        host_ops.sync(fqdn, payloads.NOVA_PROJECT, wanted)
+    assert fqdn not in ipa.hosts[sub].get('managedby_host', [])
+    assert 'mysql/%s@EXAMPLE.TEST' % sub not in ipa.services
