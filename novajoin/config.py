@@ -4,6 +4,7 @@ import os
 from oslo_log import log
 
 from novajoin import conf as conf_pkg
+from novajoin.conf import legacy
 
 DEFAULT_CONFIG = '/etc/novajoin/join.conf'
 
@@ -22,4 +23,5 @@ def load(argv=(), prog=None, cli_opts=(), setup_logging=True):
          default_config_files=default_config_files())
     if setup_logging:
         log.setup(conf, 'novajoin')
+    legacy.warn_if_set(conf)
     return conf

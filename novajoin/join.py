@@ -114,7 +114,7 @@ class Enroller:
         self._check_boot_roles(req)
         hostclass = self._hostclass(req)
         realm, ipa_domain = self.identity.get(deadline)
-        fqdn = self._fqdn(req, ipa_domain)
+        fqdn = self.host_name(req.hostname, req.project_id, ipa_domain)
         short, _, domain = fqdn.partition('.')
         wanted_services = services_mod.requested_services(req.metadata, short,
                                                           domain)
@@ -191,14 +191,15 @@ class Enroller:
         raise Refused('host class %r is not allowed for project %s'
                       % (hostclass, req.project_id))
 
-    def _fqdn(self, req, ipa_domain):
-        """The host's FQDN; a hostname that is not a valid label or FQDN is a
-        400, never reshaped into another name."""
+    def host_name(self, hostname, project_id, ipa_domain):
+        """The FQDN of the host of an instance named ``hostname`` (nova's
+        hostname) in ``project_id``; a hostname that is not a valid label or
+        FQDN is a 400, never reshaped into another name."""
         domain = self.domain or ipa_domain.lower()
         # Every label checked ("a..b" or "a.-b" is refused), one root dot.
-        name = validation.check_hostname(req.hostname)
+        name = validation.check_hostname(hostname)
         if self.project_subdomain:
-            label = validation.dns_label_from(self.projects.name(req.project_id))
+            label = validation.dns_label_from(self.projects.name(project_id))
             domain = '%s.%s' % (label, domain)
         elif name.endswith('.' + domain):
             # nova >= 2.94 may hand over an FQDN already in our domain.

@@ -2,6 +2,7 @@
 
 Built from ``[service_credentials]``. Nothing connects until a look-up is made.
 """
+import datetime
 import logging
 
 from keystoneauth1 import exceptions as ks_exc
@@ -92,6 +93,17 @@ def _transient(service, exc):
     return UpstreamError('%s: %s' % (service, exc))
 
 
+def _unix_time(text):
+    """nova's ISO 8601 time (``2026-12-04T05:40:00Z``) as Unix time, or None."""
+    try:
+        when = datetime.datetime.fromisoformat(text.replace('Z', '+00:00'))
+    except (AttributeError, TypeError, ValueError):
+        return None
+    if when.tzinfo is None:     # nova writes UTC
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return when.timestamp()
+
+
 class Servers:
     """Nova servers of every project (python-novaclient, admin credentials)."""
 
@@ -115,6 +127,24 @@ class Servers:
         except (nova_exc.ClientException, ks_exc.ClientException) as exc:
             raise _transient('nova', exc) from exc
         return {server.id for server in servers}
+
+    def details(self):
+        """Every server nova has, in every project, as dicts of ``id``,
+        ``project``, ``hostname`` (nova's, as sent to vendordata),
+        ``metadata`` and ``created`` (Unix time, or None). The hostname is an
+        admin attribute before API 2.90."""
+        from novaclient import exceptions as nova_exc
+        try:
+            servers = self._nova.servers.list(
+                detailed=True, search_opts={'all_tenants': True}, limit=-1)
+        except (nova_exc.ClientException, ks_exc.ClientException) as exc:
+            raise _transient('nova', exc) from exc
+        return [{'id': server.id,
+                 'project': getattr(server, 'tenant_id', None),
+                 'hostname': getattr(server, 'OS-EXT-SRV-ATTR:hostname', None),
+                 'metadata': getattr(server, 'metadata', None) or {},
+                 'created': _unix_time(getattr(server, 'created', None))}
+                for server in servers]
 
     def _get(self, server_id):
         """The server, or None on 404; nova failing is transient."""

@@ -4,7 +4,6 @@ Run on each controller as an IPA admin (password or ``kinit admin`` ticket).
 Idempotent: a second run reports "unchanged".
 """
 import argparse
-import getpass
 import os
 import shutil
 import socket
@@ -14,13 +13,11 @@ from novajoin import validation
 from novajoin.install.settings import IPA_DEFAULT_CONF
 from novajoin.install.settings import ipa_client_setting
 from novajoin.ipa import errors
-from novajoin.ipa import IPAClient
-from novajoin.ipa.auth import PasswordAuth
-from novajoin.ipa_setup import kerberos
+from novajoin.ipa_setup import admin as admin_mod
 from novajoin.ipa_setup import provision
 from novajoin.ipa_setup import SetupError
 
-PASSWORD_ENV = 'NOVAJOIN_IPA_ADMIN_PASSWORD'
+PASSWORD_ENV = admin_mod.PASSWORD_ENV
 
 
 def parser():
@@ -63,18 +60,6 @@ def parser():
     return p
 
 
-def _password(args):
-    if args.password_file:
-        with open(args.password_file) as f:
-            return f.readline().rstrip('\n')
-    if os.environ.get(PASSWORD_ENV):
-        return os.environ[PASSWORD_ENV]
-    if sys.stdin.isatty():
-        return getpass.getpass('Password for IPA %s: ' % args.admin)
-    raise SystemExit('novajoin-ipa-setup: no password: use --password-file, '
-                     '$%s, --kerberos, or run on a terminal' % PASSWORD_ENV)
-
-
 def main(argv=None):
     args = parser().parse_args(argv)
     if not args.server:
@@ -83,15 +68,11 @@ def main(argv=None):
     if args.krb5_config:
         os.environ['KRB5_CONFIG'] = args.krb5_config
 
-    password = None
-    if args.kerberos:
-        auth = kerberos.CcacheAuth()
-    else:
-        password = _password(args)
-        auth = PasswordAuth(args.admin, password)
+    auth, password = admin_mod.auth(args.admin, args.password_file,
+                                    args.kerberos, prog='novajoin-ipa-setup')
     ca_file = args.ca_file if os.path.exists(args.ca_file) else None
-    admin = IPAClient([args.server], auth, ca_file=ca_file,
-                      api_version=args.api_version, read_timeout=60)
+    admin = admin_mod.client([args.server], auth, ca_file,
+                             api_version=args.api_version)
     try:
         report = provision(
             admin, args.hostname, args.keytab, principal=args.principal,

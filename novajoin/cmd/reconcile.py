@@ -1,10 +1,15 @@
-"""novajoin-reconcile: remove what novajoin left in IPA for deleted servers."""
+"""novajoin-reconcile: remove what novajoin left in IPA for deleted servers;
+with ``--adopt``, adopt the hosts novajoin 1.x made (novajoin.notify.adopt)."""
 import logging
 import sys
 
 from oslo_config import cfg
 
 from novajoin import config
+from novajoin import openstack
+from novajoin.ipa import errors
+from novajoin.ipa_setup import admin as admin_mod
+from novajoin.notify import adopt
 from novajoin.notify import wiring
 
 LOG = logging.getLogger(__name__)
@@ -14,6 +19,23 @@ CLI_OPTS = [
                 help='Print what would be removed; change nothing.'),
     cfg.IntOpt('grace', min=0,
                help='Override [notify] reconcile_grace (seconds).'),
+    cfg.BoolOpt('adopt', default=False,
+                help='Instead of removing leaks, give the hosts novajoin 1.x '
+                     'made (description "IPA host for OpenStack", no owner) '
+                     'the owner record of the one live nova server they are '
+                     'named after. A dry run unless --apply is given. Needs '
+                     'an IPA administrator (--admin).'),
+    cfg.BoolOpt('apply', default=False,
+                help='With --adopt: write the owner records.'),
+    cfg.StrOpt('admin', default='admin',
+               help='With --adopt: the IPA administrator to log in as.'),
+    cfg.StrOpt('admin-password-file',
+               help='With --adopt: file whose first line is the '
+                    'administrator\'s password (else $%s, else a prompt).'
+                    % admin_mod.PASSWORD_ENV),
+    cfg.BoolOpt('admin-kerberos', default=False,
+                help='With --adopt: use the caller\'s Kerberos ticket (kinit '
+                     'admin) instead of a password.'),
 ]
 
 
@@ -21,6 +43,12 @@ def main(argv=None, out=None):
     argv = sys.argv[1:] if argv is None else argv
     out = out or sys.stdout
     conf = config.load(argv, prog='novajoin-reconcile', cli_opts=CLI_OPTS)
+    if conf.adopt:
+        return _adopt(conf, out)
+    if conf.apply:
+        print('novajoin-reconcile: --apply goes with --adopt; the reconciler '
+              'itself changes IPA unless --dry-run is given', file=sys.stderr)
+        return 2
     try:
         parts = wiring.Parts(conf)
     except ValueError as exc:
@@ -42,6 +70,34 @@ def main(argv=None, out=None):
         print('%s%s' % (prefix, line), file=out)
     print('%s%s' % ('dry run: ' if conf.dry_run else '', report.summary()),
           file=out)
+    return 0
+
+
+def _adopt(conf, out):
+    from novajoin.api.app import build_enroller   # its naming and OTPs
+    if not conf.service_credentials.auth_type:
+        print('novajoin-reconcile: [service_credentials] is not set: nova '
+              'cannot be asked which servers exist', file=sys.stderr)
+        return 2
+    apply = conf.apply and not conf.dry_run
+    try:
+        auth, _ = admin_mod.auth(conf.admin, conf.admin_password_file,
+                                 conf.admin_kerberos, prog='novajoin-reconcile')
+        admin = admin_mod.client(conf.ipa.servers, auth, conf.ipa.ca_file,
+                                 api_version=conf.ipa.api_version)
+        enroller = build_enroller(conf, ipa=admin)
+        servers, _ = openstack.servers_from_conf(conf)
+        report = adopt.Adopter(admin, servers, enroller).run(apply=apply)
+    except (ValueError, OSError, errors.IPAError,
+            openstack.UpstreamError) as exc:
+        LOG.exception('adoption failed')
+        print('novajoin-reconcile: adoption failed: %s' % exc, file=sys.stderr)
+        return 1
+    prefix = '' if apply else 'would '
+    for line in report.lines():
+        print('%s%s' % (prefix, line), file=out)
+    print('%s%s' % ('' if apply else 'dry run (add --apply to write): ',
+                    report.summary()), file=out)
     return 0
 
 

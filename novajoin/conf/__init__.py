@@ -4,12 +4,13 @@ from oslo_config import cfg
 from novajoin.conf import api
 from novajoin.conf import ipa
 from novajoin.conf import join
+from novajoin.conf import legacy
 from novajoin.conf import notify
 from novajoin.conf import service_credentials
 
 # Each module exposes register_opts(conf) and list_opts(); the order here is the
 # order of the sample config file.
-MODULES = (join, api, ipa, service_credentials, notify)
+MODULES = (join, api, ipa, service_credentials, notify, legacy)
 
 
 def register_opts(conf):

@@ -29,9 +29,13 @@ _TLS_HELP = (
     'clear.')
 
 OPTS = [
+    # deprecated names: novajoin 1.x's [DEFAULT] options (README, "Migrating
+    # from novajoin 1.x")
     cfg.HostAddressOpt('bind_host', default='0.0.0.0',
+                       deprecated_name='join_listen', deprecated_group='DEFAULT',
                        help='Address to listen on.'),
-    cfg.PortOpt('bind_port', default=9090, help='Port to listen on.'),
+    cfg.PortOpt('bind_port', default=9090, deprecated_name='join_listen_port',
+                deprecated_group='DEFAULT', help='Port to listen on.'),
     cfg.IntOpt('workers', default=1, min=1,
                help='gunicorn worker processes. One is enough: novajoin waits on '
                     'IPA, not on CPU. Each worker has its own [ipa] max_in_flight '

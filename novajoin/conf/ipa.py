@@ -17,6 +17,7 @@ OPTS = [
                         ('password', 'login_password, then the session cookie')],
                help='How novajoin authenticates to IPA.'),
     cfg.StrOpt('keytab', default='/etc/novajoin/krb5.keytab',
+               deprecated_group='DEFAULT',
                help='Keytab of novajoin\'s IPA principal (kerberos).'),
     cfg.StrOpt('principal',
                help='Principal to take from the keytab, e.g. '
@@ -40,7 +41,8 @@ OPTS = [
                  help='Seconds to wait for a TCP connection to an IPA server.'),
     cfg.FloatOpt('read_timeout', default=4.0, min=0.1,
                  help='Seconds to wait for an IPA answer.'),
-    cfg.IntOpt('retries', default=2, min=0,
+    cfg.IntOpt('retries', default=2, min=0, deprecated_name='connect_retries',
+               deprecated_group='DEFAULT',
                help='Further attempts after a transient failure (connection, '
                     'timeout, 5xx), each on the next server.'),
     cfg.FloatOpt('retry_backoff', default=0.2, min=0,

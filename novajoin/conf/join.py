@@ -8,10 +8,10 @@ GROUP = cfg.OptGroup('join', title='Enrollment policy',
                      help='Which instances enroll in IPA and how their hosts are named.')
 
 OPTS = [
-    cfg.StrOpt('domain',
+    cfg.StrOpt('domain', deprecated_group='DEFAULT',
                help='DNS domain appended to nova\'s hostname to make the FQDN. '
                     'Default: the IPA domain ([ipa] domain).'),
-    cfg.BoolOpt('project_subdomain', default=False,
+    cfg.BoolOpt('project_subdomain', default=False, deprecated_group='DEFAULT',
                 help='Put each project\'s hosts in a subdomain named after the '
                      'project: <hostname>.<project name as a DNS label>.<domain>. '
                      'The project name is read from keystone with '

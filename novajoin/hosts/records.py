@@ -19,6 +19,9 @@ import collections
 import re
 
 PREFIX = 'novajoin:'
+# What novajoin 1.x wrote on every instance host, with no owner: such hosts
+# are adopted by ``novajoin-reconcile --adopt`` (novajoin.notify.adopt).
+LEGACY_1X_DESCRIPTION = 'IPA host for OpenStack'
 _ID = r'[A-Za-z0-9_-]{1,64}'
 CLOUD_ID = re.compile(r'[A-Za-z0-9._-]{1,64}')
 _OWNER = re.compile(r'novajoin: instance=([0-9a-f-]{36}) project=(%s)'

@@ -261,9 +261,13 @@ def _managers(entry):
     return {m.lower() for m in entry.get('managedby_host', [])}
 
 
+_SECRET_OPTIONS = {'userpassword'}     # an OTP: never printed or logged
+
+
 def describe(call):
     """A short human line for an IPA call (dry-run output, logs)."""
     method, args, opts = call
-    extra = ' '.join('%s=%s' % (k, ','.join(v) if isinstance(v, list) else v)
+    extra = ' '.join('%s=%s' % (k, '***' if k in _SECRET_OPTIONS
+                                else ','.join(v) if isinstance(v, list) else v)
                      for k, v in sorted(opts.items()))
     return ' '.join([method] + [str(a) for a in args] + ([extra] if extra else []))

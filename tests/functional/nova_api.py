@@ -63,9 +63,13 @@ class Servers:
                                  % (args[0], out.stderr.decode()[-2000:]))
         return json.loads(out.stdout.decode() or 'null')
 
-    def create(self, uuid, project, name):
-        """Instance ``uuid`` of ``project`` now exists (ACTIVE) in nova."""
-        self._seed('create', '--uuid', uuid, '--project', project, '--name', name)
+    def create(self, uuid, project, name, metadata=None):
+        """Instance ``uuid`` of ``project`` now exists (ACTIVE) in nova, with
+        hostname ``name`` and server ``metadata``."""
+        args = ['create', '--uuid', uuid, '--project', project, '--name', name]
+        if metadata:
+            args += ['--metadata'] + ['%s=%s' % kv for kv in metadata.items()]
+        self._seed(*args)
         self.created.add(uuid)
 
     def delete(self, uuid):

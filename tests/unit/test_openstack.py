@@ -86,3 +86,35 @@ def test_fixed_ip_filter_is_neutrons_syntax():
     openstack.Network(session).ports_with_fixed_ip('192.0.2.9')
     path, params = session.asked[0]
     assert urllib.parse.unquote(params['fixed_ips']) == 'ip_address=192.0.2.9'
+
+
+class StubNovaServers:
+    def __init__(self, servers):
+        self.servers = servers
+        self.asked = []
+
+    def list(self, **kwargs):
+        self.asked.append(kwargs)
+        return self.servers
+
+
+class Server:
+    def __init__(self, **attrs):
+        self.__dict__.update(attrs)
+
+
+def test_server_details_are_every_projects_with_nova_hostname_and_utc_time():
+    nova = openstack.Servers.__new__(openstack.Servers)
+    raw = [Server(id='a', tenant_id='p1', metadata={'k': 'v'},
+                  created='2026-12-04T05:40:00Z',
+                  **{'OS-EXT-SRV-ATTR:hostname': 'vm1'}),
+           Server(id='b', tenant_id='p2', created='garbage')]
+    nova._nova = type('Nova', (), {'servers': StubNovaServers(raw)})()
+    assert nova.details() == [
+        {'id': 'a', 'project': 'p1', 'hostname': 'vm1', 'metadata': {'k': 'v'},
+         'created': 1796362800.0},
+        {'id': 'b', 'project': 'p2', 'hostname': None, 'metadata': {},
+         'created': None}]
+    assert nova._nova.servers.asked == [{'detailed': True, 'limit': -1,
+                                         'search_opts': {'all_tenants': True}}]
+    assert openstack._unix_time('2026-12-04T05:40:00') == 1796362800.0

@@ -1,0 +1,182 @@
+"""Adoption of the hosts novajoin 1.x made: ``novajoin-reconcile --adopt``.
+
+novajoin 1.x gave each host the description ``IPA host for OpenStack`` and
+its service subhosts none, and recorded no owner. To today's novajoin such a
+host belongs to nobody: enrollment answers 409, deletes and the reconciler
+never touch it. Adoption writes the owner record novajoin would have written:
+
+- a legacy host whose FQDN is the name novajoin gives exactly one live nova
+  server (hostname, ``[join] domain``, ``project_subdomain``) gets that
+  server's ``novajoin: instance=... project=... cloud=...``, unless IPA made
+  it before that server existed (then it is a leftover of an older instance
+  whose name a tenant's new server took); if it has not enrolled yet, its
+  OTP becomes the one novajoin hands that instance, so a guest still booting
+  enrolls with the OTP it will fetch;
+- a subhost without a description gets ``novajoin: subhost project=...``
+  when the server's metadata asks for it (``compact_service_*``,
+  ``managed_service_*``) and every host that manages it is adopted for that
+  same project;
+- anything else (no live server with that name, several, a name novajoin
+  would not give, a subhost managed by hosts of other projects) is listed
+  with the reason and left alone.
+
+The description is written by an IPA administrator's credentials, never by
+novajoin's role, which cannot change a description (novajoin-ipa-setup). A
+dry run (the default) reads everything and changes nothing.
+"""
+import collections
+import logging
+
+from novajoin import validation
+from novajoin.hosts import records
+from novajoin.hosts import services as services_mod
+from novajoin.hosts import store
+from novajoin.hosts.store import first
+from novajoin.ipa import errors
+
+LOG = logging.getLogger(__name__)
+
+Plan = collections.namedtuple('Plan', 'fqdn server enrolled')
+
+# nova's and IPA's clocks may differ by this much (Kerberos' own limit)
+CLOCK_SKEW = 300
+
+
+class Report:
+    """What adoption did (or would do) and what it left, with reasons."""
+
+    def __init__(self):
+        self.adopted = []       # (fqdn, what)
+        self.left = []          # (fqdn, why)
+
+    def lines(self):
+        return (['adopt %s: %s' % pair for pair in self.adopted]
+                + ['leave %s: %s' % pair for pair in self.left])
+
+    def summary(self):
+        return '%d adopted, %d left as they are' % (len(self.adopted),
+                                                    len(self.left))
+
+
+class Adopter:
+    """``admin``: an IPAClient with an administrator's credentials;
+    ``servers``: ``openstack.Servers``; ``enroller``: the ``join.Enroller``
+    of this cloud's join.conf (its naming, OTPs and cloud id)."""
+
+    def __init__(self, admin, servers, enroller):
+        self.ipa = admin
+        self.servers = servers
+        self.enroller = enroller
+        self.cloud = enroller.cloud
+
+    def run(self, apply=False):
+        report = Report()
+        legacy = self._legacy_hosts()
+        LOG.info('adoption: %d hosts with the novajoin 1.x description',
+                 len(legacy))
+        if not legacy:
+            return report
+        _, domain = self.enroller.identity.get()
+        by_name = collections.defaultdict(list)
+        for server in self.servers.details():
+            fqdn = self._name_of(server, domain)
+            if fqdn:
+                by_name[fqdn].append(server)
+        plans = []
+        for host in legacy:
+            fqdn = first(host, 'fqdn', '').lower()
+            candidates = by_name.get(fqdn, [])
+            if len(candidates) != 1:
+                report.left.append((fqdn, 'no live nova server is named so'
+                                    if not candidates else
+                                    '%d live nova servers are named so (%s)' % (
+                                        len(candidates), ', '.join(sorted(
+                                            s['id'] for s in candidates)))))
+                continue
+            server = candidates[0]
+            born = store.created_at(host)
+            if (born is not None and server['created'] is not None
+                    and server['created'] > born + CLOCK_SKEW):
+                # 1.x made a host at its instance's first fetch: one made
+                # before this server existed was another instance's (a
+                # leftover whose name a newer server took)
+                report.left.append((fqdn, 'made before server %s existed: the '
+                                    'host of an older instance' % server['id']))
+                continue
+            plans.append(Plan(fqdn, server, bool(host.get('has_keytab'))))
+        owners = {p.fqdn: p.server['project'] for p in plans}
+        for plan in plans:
+            self._adopt_host(plan, report, apply)
+        for plan in plans:
+            self._adopt_subhosts(plan, owners, report, apply)
+        return report
+
+    # -- reading -------------------------------------------------------------
+
+    def _legacy_hosts(self):
+        found = self.ipa.call('host_find', records.LEGACY_1X_DESCRIPTION,
+                              all=True, sizelimit=0)['result']
+        # host_find matches words anywhere; only the exact 1.x text counts
+        return [h for h in found
+                if records.description(h) == records.LEGACY_1X_DESCRIPTION]
+
+    def _name_of(self, server, domain):
+        """The FQDN novajoin gives ``server``, or None if it gives none."""
+        try:
+            return self.enroller.host_name(server['hostname'], server['project'],
+                                           domain)
+        except validation.BadRequest:
+            return None
+
+    # -- writing -------------------------------------------------------------
+
+    def _adopt_host(self, plan, report, apply):
+        server = plan.server
+        changes = {'description': self.cloud.owner_record(server['id'],
+                                                          server['project'])}
+        what = 'instance %s of project %s' % (server['id'], server['project'])
+        if not plan.enrolled:
+            # the OTP this instance gets from novajoin from now on
+            changes['userpassword'] = self.enroller.otps.otp(plan.fqdn,
+                                                             server['id'])
+            what += ', not enrolled yet: OTP set to the one novajoin answers'
+        if apply:
+            self.ipa.call('host_mod', plan.fqdn, **changes)
+            LOG.info('adopted %s as %s', plan.fqdn, what)
+        report.adopted.append((plan.fqdn, what))
+
+    def _adopt_subhosts(self, plan, owners, report, apply):
+        server = plan.server
+        short, _, host_domain = plan.fqdn.partition('.')
+        try:
+            wanted = services_mod.requested_services(server['metadata'], short,
+                                                     host_domain)
+        except validation.BadRequest as exc:
+            LOG.warning('adoption: services of %s not read: %s', plan.fqdn, exc)
+            return
+        project = server['project']
+        for name in wanted.subhosts:
+            if name == plan.fqdn or name in owners:
+                continue
+            try:
+                sub = self.ipa.call('host_show', name, all=True)['result']
+            except errors.NotFound:
+                continue
+            if records.description(sub):
+                continue    # recorded already, or not novajoin's to take
+            managers = {m.lower() for m in sub.get('managedby_host', [])} - {name}
+            strangers = sorted(m for m in managers if owners.get(m) != project)
+            if plan.fqdn not in managers or strangers:
+                why = ('not managed by %s' % plan.fqdn if plan.fqdn not in managers
+                       else 'also managed by %s, not adopted for project %s'
+                       % (', '.join(strangers), project))
+                if (name, why) not in report.left:
+                    report.left.append((name, why))
+                continue
+            if any(fqdn == name for fqdn, _ in report.adopted):
+                continue    # a VIP several adopted hosts ask for
+            if apply:
+                self.ipa.call('host_mod', name,
+                              description=self.cloud.subhost_record(project))
+                LOG.info('adopted subhost %s for project %s', name, project)
+            report.adopted.append((name, 'subhost of project %s' % project))
