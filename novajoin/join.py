@@ -2,6 +2,8 @@
 
 ``Enroller.handle`` takes a checked ``VendordataRequest`` and returns the JSON
 nova puts under ``join`` in vendor_data2.json. It raises:
+- ``otp.UnknownKey`` (500) when a host was made with an OTP secret that is no
+  longer configured,
 - ``validation.BadRequest`` (400) for names or metadata that cannot be used,
 - ``Refused`` (403) when a rule forbids the enrollment (boot roles, host
   class, TripleO services, a host an administrator disabled),
@@ -124,7 +126,7 @@ class Enroller:
         if location is not None and not _FREE_TEXT.fullmatch(location):
             raise BadRequest('ipa_host_location %r has characters that are not '
                              'allowed' % location[:64])
-        otp = self.otps.otp(fqdn, req.instance_id)
+        otp = self.otps.otp(fqdn, req.instance_id)     # a new host's
 
         # Known here, or services to link: read first, never write blind.
         # Otherwise most fetches are first fetches: add at once, one round
@@ -148,15 +150,17 @@ class Enroller:
         answer = {'hostname': fqdn, 'krb_realm': realm, 'ipa_domain': ipa_domain,
                   'ipa_server': self.servers}
         if not enrolled:
-            answer['ipaotp'] = otp
+            # an existing host's OTP comes from the secret it was made with
+            answer['ipaotp'] = otp if host is None else self.otps.otp_of_record(
+                fqdn, req.instance_id, records.otp_key_of(host))
             if self.ca_cert:
                 answer['ipa_ca_cert'] = self.ca_cert
         return answer
 
     def _host_attrs(self, req, otp, hostclass, location, image):
         """host_add options (reads the image only now, when adding)."""
-        attrs = {'description': self.cloud.owner_record(req.instance_id,
-                                                        req.project_id),
+        attrs = {'description': self.cloud.owner_record(
+                     req.instance_id, req.project_id, key=self.otps.key_id),
                  'userpassword': otp, 'force': True}
         if hostclass:
             attrs['userclass'] = hostclass

@@ -7,8 +7,9 @@ user named ``nova`` in a project named ``service`` of any other keystone
 domain, without the role, is refused (403).
 
 The caller's credentials are taken only from the headers keystonemiddleware
-sets after validating the token (it strips client-sent copies first), so
-ids, names, domains and roles can all be used in an operator's rule.
+sets after validating the token (it strips client-sent copies first),
+through oslo.context (``credentials``): ids, domains and roles can be used
+in an operator's rule; names cannot.
 """
 from oslo_policy import policy
 
@@ -45,22 +46,11 @@ def enforcer(conf):
     return enf
 
 
-def credentials_from_environ(environ):
-    """The caller as keystonemiddleware described it, for policy checks.
-
-    Keys are the names oslo.policy rules use (``user_id:...``,
-    ``project_domain_id:...``, ``role:...``); a header keystonemiddleware did
-    not set (e.g. a domain-scoped token has no project) is ``None``.
+def credentials(ctx):
+    """The caller as keystonemiddleware confirmed it, for policy checks: an
+    oslo.context ``RequestContext``'s policy values (``user_id``,
+    ``user_domain_id``, ``project_id``, ``project_domain_id``, ``domain_id``,
+    ``system_scope``, ``roles``, ...). Names are not among them, so no rule
+    can admit a caller for what it is called.
     """
-    def header(name):
-        return environ.get('HTTP_X_' + name) or None
-    roles = [r.strip() for r in (header('ROLES') or '').split(',') if r.strip()]
-    return {'user_id': header('USER_ID'), 'user_name': header('USER_NAME'),
-            'user_domain_id': header('USER_DOMAIN_ID'),
-            'user_domain_name': header('USER_DOMAIN_NAME'),
-            'project_id': header('PROJECT_ID'),
-            'project_name': header('PROJECT_NAME'),
-            'project_domain_id': header('PROJECT_DOMAIN_ID'),
-            'project_domain_name': header('PROJECT_DOMAIN_NAME'),
-            'domain_id': header('DOMAIN_ID'),
-            'roles': roles}
+    return ctx.to_policy_values()

@@ -10,6 +10,7 @@ from novajoin import openstack
 from novajoin import otp
 from novajoin import policy
 from novajoin import validation
+from novajoin.api import context
 from novajoin.api import health
 from novajoin.api import middleware
 from novajoin.api.responses import error_response
@@ -33,7 +34,7 @@ def build_enroller(conf, ipa=None):
         LOG.warning('[service_credentials] is not set: image properties cannot '
                     'be read, so only server metadata ipa_enroll decides')
     return join.Enroller(
-        ipa, otp.OTPSource(otp.secret_from_conf(conf)),
+        ipa, otp.source_from_conf(conf),
         join.IPAIdentity(ipa, conf.ipa.realm, conf.ipa.domain),
         images=images, projects=projects, domain=conf.join.domain,
         project_subdomain=conf.join.project_subdomain,
@@ -67,6 +68,7 @@ def create_app(conf, enroller=None):
         'enroller': enroller or build_enroller(conf),
         'enforcer': policy.enforcer(conf),
     }
+    app.before_request(context.bind)
     app.register_blueprint(vendordata.blueprint)
     app.register_blueprint(health.blueprint)
     _register_errors(app)
@@ -74,6 +76,7 @@ def create_app(conf, enroller=None):
         app.wsgi_app = middleware.keystone(app.wsgi_app, conf)
     else:
         app.wsgi_app = middleware.TrustEveryone(app.wsgi_app)
+    app.wsgi_app = middleware.request_ids(app.wsgi_app)
     return app
 
 
@@ -85,6 +88,8 @@ _ERRORS = [
     (errors.IPAUnavailable, 503, 'ipa_unavailable', logging.ERROR),
     (errors.IPAError, 502, 'ipa_error', logging.ERROR),
     (openstack.UpstreamError, 503, 'upstream_error', logging.ERROR),
+    # an operator dropped a previous OTP secret too early
+    (otp.UnknownKey, 500, 'otp_key_gone', logging.ERROR),
 ]
 
 

@@ -1,5 +1,16 @@
-"""What stands in front of the Flask app: keystone auth, or dev-mode trust."""
+"""What stands in front of the Flask app: request ids, then keystone auth
+(or dev-mode trust).
+
+Every request gets a request id (oslo.middleware ``RequestId``: a new
+``req-<uuid>``, returned as ``x-openstack-request-id``; the caller's valid
+``X-OpenStack-Request-ID``, e.g. nova's, becomes the global request id), and
+``context.bind`` makes an oslo.context ``RequestContext`` of it and of the
+identity keystonemiddleware confirmed: oslo.log puts both ids on every line
+logged while the request is served.
+"""
 import logging
+
+from oslo_middleware import request_id
 
 LOG = logging.getLogger(__name__)
 
@@ -18,6 +29,11 @@ class PublicPaths:
         if environ.get('PATH_INFO', '') in PUBLIC_PATHS:
             return self.app(environ, start_response)
         return self.guarded(environ, start_response)
+
+
+def request_ids(app):
+    """Outermost: even a 401 from keystonemiddleware carries an id."""
+    return request_id.RequestId(app)
 
 
 def keystone(app, conf):

@@ -15,6 +15,7 @@ from novajoin import metrics
 from novajoin import policy
 from novajoin.api.responses import error_response
 from novajoin import validation
+from novajoin.api import context
 from novajoin.validation import BadRequest
 from novajoin.validation import VendordataRequest
 
@@ -36,21 +37,20 @@ def create():
     if environ.get('HTTP_X_IDENTITY_STATUS') != 'Confirmed':
         metrics.REQUESTS.labels(outcome='unauthorized').inc()
         return error_response(401, 'a valid keystone token is required')
-    creds = policy.credentials_from_environ(environ)
-    if not _ext()['enforcer'].enforce('join:create', {}, creds):
+    ctx = context.current()
+    if not _ext()['enforcer'].enforce('join:create', {},
+                                      policy.credentials(ctx)):
         metrics.REQUESTS.labels(outcome='forbidden').inc()
         # ids as well as names: a same-named user of another domain must be
         # told apart in the audit trail.
         LOG.warning('policy join:create refused user %s (id %s, domain %s) '
                     'of project %s (id %s, domain %s), roles %s',
-                    creds['user_name'], creds['user_id'],
-                    creds['user_domain_id'], creds['project_name'],
-                    creds['project_id'], creds['project_domain_id'],
-                    ','.join(creds['roles']))
+                    ctx.user_name, ctx.user_id, ctx.user_domain_id,
+                    ctx.project_name, ctx.project_id, ctx.project_domain_id,
+                    ','.join(ctx.roles))
         return error_response(403, 'policy join:create does not allow this caller')
     req = VendordataRequest.from_json(_json_body())
-    caller = '%s@%s' % (creds['user_name'], creds['project_name'])
-    answer = _ext()['enroller'].handle(req, caller=caller)
+    answer = _ext()['enroller'].handle(req, caller=context.caller(ctx))
     metrics.REQUESTS.labels(outcome='enrolled' if answer else 'not_enrolling'
                             ).inc()
     LOG.info('instance %s (%s): %s', req.instance_id, req.hostname,

@@ -24,7 +24,14 @@ OPTS = [
                     'novajoin-install generates one.'),
     cfg.StrOpt('otp_secret_file',
                help='File holding otp_secret (its first line), instead of putting '
-                    'the secret in join.conf.'),
+                    'the secret in join.conf; further lines are previous secrets, '
+                    'as previous_otp_secrets.'),
+    cfg.ListOpt('previous_otp_secrets', default=[], secret=True,
+                help='Secrets otp_secret replaced, newest first. A host created '
+                     'with one of them and not enrolled yet still gets its OTP '
+                     '(its owner record names the key id of its secret). Drop a '
+                     'secret once every host made with it has enrolled or is '
+                     'gone (README, "Rotating the OTP secret").'),
     cfg.ListOpt('required_boot_roles', default=[],
                 help='If set, an instance enrolls only when the user who booted it '
                      'held at least one of these roles (nova\'s boot-roles). '

@@ -3,7 +3,9 @@
 Kept in the host's ``description``, which tenants cannot touch and which
 novajoin's IPA role cannot change after creation:
 
-- an instance's host: ``novajoin: instance=<uuid> project=<id> cloud=<id>``;
+- an instance's host: ``novajoin: instance=<uuid> project=<id> cloud=<id>
+  key=<OTP key id>`` (the key id of the secret its OTP is derived from,
+  ``novajoin.otp``; records from before key ids have none);
 - a TripleO service subhost (or VIP host) made for a project's hosts:
   ``novajoin: subhost project=<id> cloud=<id>``.
 
@@ -24,8 +26,10 @@ PREFIX = 'novajoin:'
 LEGACY_1X_DESCRIPTION = 'IPA host for OpenStack'
 _ID = r'[A-Za-z0-9_-]{1,64}'
 CLOUD_ID = re.compile(r'[A-Za-z0-9._-]{1,64}')
+_KEY = r'[0-9a-f]{8}'
 _OWNER = re.compile(r'novajoin: instance=([0-9a-f-]{36}) project=(%s)'
-                    r'(?: cloud=(%s))?' % (_ID, CLOUD_ID.pattern))
+                    r'(?: cloud=(%s)(?: key=(%s))?)?'
+                    % (_ID, CLOUD_ID.pattern, _KEY))
 _SUBHOST = re.compile(r'novajoin: subhost(?: project=(%s) cloud=(%s))?'
                       % (_ID, CLOUD_ID.pattern))
 
@@ -33,9 +37,11 @@ Owner = collections.namedtuple('Owner', 'instance project cloud')
 SubhostOwner = collections.namedtuple('SubhostOwner', 'project cloud')
 
 
-def owner_record(instance_id, project_id, cloud_id):
-    return 'novajoin: instance=%s project=%s cloud=%s' % (instance_id, project_id,
-                                                          cloud_id)
+def owner_record(instance_id, project_id, cloud_id, key=None):
+    """``key``: the key id of the OTP secret the host is made with."""
+    record = 'novajoin: instance=%s project=%s cloud=%s' % (
+        instance_id, project_id, cloud_id)
+    return record + (' key=%s' % key if key else '')
 
 
 def subhost_record(project_id, cloud_id):
@@ -51,7 +57,14 @@ def description(host):
 def owner_of(host):
     """The ``Owner`` recorded on an instance's host entry, or None."""
     match = _OWNER.fullmatch(description(host))
-    return Owner(*match.groups()) if match else None
+    return Owner(*match.groups()[:3]) if match else None
+
+
+def otp_key_of(host):
+    """The key id of the OTP secret an owned host was made with, or None
+    (a record from before key ids, or no owner record)."""
+    match = _OWNER.fullmatch(description(host))
+    return match.group(4) if match else None
 
 
 def subhost_owner(host):
@@ -88,8 +101,8 @@ class Cloud:
         owner = owner_of(host)
         return owner if self.ours(owner) else None
 
-    def owner_record(self, instance_id, project_id):
-        return owner_record(instance_id, project_id, self.id)
+    def owner_record(self, instance_id, project_id, key=None):
+        return owner_record(instance_id, project_id, self.id, key)
 
     def subhost_record(self, project_id):
         return subhost_record(project_id, self.id)

@@ -132,13 +132,13 @@ class Adopter:
 
     def _adopt_host(self, plan, report, apply):
         server = plan.server
-        changes = {'description': self.cloud.owner_record(server['id'],
-                                                          server['project'])}
+        otps = self.enroller.otps
+        changes = {'description': self.cloud.owner_record(
+            server['id'], server['project'], key=otps.key_id)}
         what = 'instance %s of project %s' % (server['id'], server['project'])
         if not plan.enrolled:
             # the OTP this instance gets from novajoin from now on
-            changes['userpassword'] = self.enroller.otps.otp(plan.fqdn,
-                                                             server['id'])
+            changes['userpassword'] = otps.otp(plan.fqdn, server['id'])
             what += ', not enrolled yet: OTP set to the one novajoin answers'
         if apply:
             self.ipa.call('host_mod', plan.fqdn, **changes)

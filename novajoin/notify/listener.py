@@ -7,6 +7,8 @@
   Python code (a ``NotificationFilter``); the rest are acked unread.
 - The ``threading`` executor: handlers block on IPA, whose concurrency the
   IPAClient caps (``[ipa] max_in_flight``).
+- Each message is handled under an oslo.context of its own (``bind_context``):
+  its log lines carry a request id, and the publisher's as the global one.
 
 Retries. oslo.messaging can put a message back (``REQUEUE``) but keeps no
 count of attempts, and RabbitMQ only flags a redelivery. Republishing with a
@@ -21,6 +23,7 @@ import logging
 import re
 import threading
 
+from oslo_context import context as context_mod
 import oslo_messaging
 from oslo_messaging import opts as messaging_opts
 
@@ -31,6 +34,11 @@ from novajoin.ipa import errors
 from novajoin.notify import handlers as handlers_mod
 
 LOG = logging.getLogger(__name__)
+
+# oslo.middleware's request id format, matched whole: a message's context is
+# a publisher's claim, and its ids go into log lines.
+_REQUEST_ID = re.compile(r'req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}'
+                         r'-[0-9a-f]{12}')
 
 HANDLED = oslo_messaging.NotificationResult.HANDLED
 REQUEUE = oslo_messaging.NotificationResult.REQUEUE
@@ -60,6 +68,7 @@ class Endpoint:
         self.filter_rule = oslo_messaging.NotificationFilter(event_type=pattern)
 
     def info(self, ctxt, publisher_id, event_type, payload, metadata):
+        bind_context(ctxt)
         key = (metadata or {}).get('message_id') or id(payload)
         try:
             outcome = self.handlers.handle(event_type, payload,
@@ -103,6 +112,21 @@ class Endpoint:
         # (IPA down) needs time. Stopping cuts the pause short.
         self.stopping.wait(pause)
         return REQUEUE
+
+
+def bind_context(ctxt):
+    """This thread's oslo.context for one notification: a new request id,
+    and the publisher's request id (nova's or neutron's API request that
+    caused the event) as the global one, so oslo.log ties every line of the
+    handling to it."""
+    ctxt = ctxt if isinstance(ctxt, dict) else {}
+    origin = None
+    for key in ('global_request_id', 'request_id'):
+        value = ctxt.get(key)
+        if isinstance(value, str) and _REQUEST_ID.fullmatch(value):
+            origin = value
+            break
+    return context_mod.RequestContext(global_request_id=origin, overwrite=True)
 
 
 def _subject(payload):

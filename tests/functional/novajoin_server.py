@@ -5,6 +5,8 @@
 - join.conf for the real peers, and novajoin-server under gunicorn, over
   plain HTTP or, with ``tls=make_tls(dir)``, over HTTPS with a throwaway CA.
 """
+import hashlib
+import hmac
 import json
 import os
 import subprocess
@@ -24,6 +26,10 @@ IMAGE_PLAIN = str(uuid.uuid4())
 IMAGES = {IMAGE_ENROLL: {'ipa_enroll': 'True', 'os_distro': 'fedora', 'os_version': '41'},
           IMAGE_PLAIN: {'os_distro': 'debian'}}
 GLANCE_PREFIX = 'glance-novajoin-test-'
+OTP_SECRET = 'functional-test-otp-secret-0123456789abcdef'
+# the key id its owner records name (novajoin.otp.key_id)
+OTP_KEY = hmac.new(OTP_SECRET.encode(), b'novajoin otp key id',
+                   hashlib.sha256).hexdigest()[:8]
 
 
 class _Glance(BaseHTTPRequestHandler):
@@ -122,7 +128,7 @@ def make_tls(directory, names=('IP:127.0.0.1', 'DNS:localhost')):
 
 def write_conf(path, ipa_env, peers_env, identity, port, tls=None, **join_opts):
     keystone = peers_env['KEYSTONE_URL']
-    join = {'otp_secret': 'functional-test-otp-secret-0123456789abcdef'}
+    join = {'otp_secret': OTP_SECRET}
     join.update(join_opts)
     api = ['cert_file = %s' % tls['cert'], 'key_file = %s' % tls['key']] if tls else []
     lines = ['[DEFAULT]', 'debug = true',

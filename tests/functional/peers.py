@@ -72,6 +72,18 @@ def ipa_env():
     return env
 
 
+def ipa_join(env, fqdn, password):
+    """A guest's enrollment step for real: ipa-join with the OTP (the
+    CompletedProcess; the keytab is thrown away)."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        return subprocess.run(
+            [env['IPA_JOIN'], '-s', env['IPA_SERVER'], '-h', fqdn, '-w', password,
+             '-k', tmp + '/host.keytab'], capture_output=True, text=True,
+            timeout=60, env={'PATH': '/usr/bin:/bin',
+                             'KRB5_CONFIG': env['IPA_KRB5_CONFIG']})
+
+
 def peers_env():
     env = read_env_file(PEERS_DIR / 'peers.env')
     try:

@@ -3,8 +3,11 @@ the real novajoin-server (gunicorn + keystonemiddleware), real FreeIPA.
 
 - A user named ``nova`` in a project named ``service`` of another keystone
   domain, without the ``service`` role, is refused (403) and IPA is
-  untouched; the same token under the old name-based default rule would have
-  been served (the control proves the token itself is good).
+  untouched, even under the old name-based rule (policy sees ids and roles,
+  never names); a rule its role meets serves the same token (the control
+  proves the token itself is good).
+- One request id (oslo.middleware, oslo.context) is in the answer header and
+  on every log line of the enrollment, with the caller's as the global id.
 - nova's real service user (``service`` role) still enrolls through nova's
   own DynamicJSON code.
 - Names that are not RFC 1123 (trailing newline, ``a..b``, ``a.-b``), deeply
@@ -12,6 +15,7 @@ the real novajoin-server (gunicorn + keystonemiddleware), real FreeIPA.
   nothing reaches IPA.
 """
 import json
+import re
 import uuid
 
 import pytest
@@ -25,6 +29,7 @@ from tests.functional.test_server import instance
 from tests.functional.test_server import join_of
 from tests.functional.test_server import nova_call
 
+# the former default rule, which trusted names
 OLD_DEFAULT = '(user_name:nova and project_name:service) or role:service'
 
 
@@ -151,15 +156,15 @@ def test_namesake_nova_of_another_domain_is_403_and_ipa_untouched(
         in proc.log()
 
 
-def test_control_the_old_name_based_default_admitted_the_namesake(
+def test_control_a_rule_on_the_namesakes_role_admits_its_token(
         tmp_path_factory, ipa_env, peers_env, novajoin_identity, namesake,
         ipa_admin, demo_project_id, unique, cleanup):
-    """The 403 above comes from the rule, not from a bad token: under the
-    former default the very same token gets a host and an OTP."""
+    """The 403 above comes from the rule, not from a bad token: under a rule
+    its role meets, the very same token gets a host and an OTP."""
     fqdn = 'vm-%s.%s' % (unique, ipa_env['IPA_DOMAIN'])
     cleanup.append(fqdn)
-    proc, url = _server(tmp_path_factory, 'oldrule', ipa_env, peers_env,
-                        novajoin_identity, policy_rule=OLD_DEFAULT)
+    proc, url = _server(tmp_path_factory, 'memberrule', ipa_env, peers_env,
+                        novajoin_identity, policy_rule='role:member')
     try:
         resp = _post(url, namesake['token'],
                      json=_body(demo_project_id, 'vm-%s' % unique))
@@ -168,6 +173,50 @@ def test_control_the_old_name_based_default_admitted_the_namesake(
     assert resp.status_code == 200, resp.text
     assert resp.json()['hostname'] == fqdn and resp.json()['ipaotp']
     assert _hosts_named(ipa_admin, unique) == [fqdn]
+
+
+def test_the_old_name_based_default_no_longer_admits_the_namesake(
+        tmp_path_factory, ipa_env, peers_env, novajoin_identity, namesake,
+        nova_token, ipa_admin, demo_project_id, unique, cleanup):
+    """The former default admitted whoever was called nova in a project
+    called service. Policy credentials hold ids and roles, never names
+    (oslo.context), so an operator who kept that rule admits nova by its
+    role and the namesake not at all."""
+    fqdn = 'vm-%s.%s' % (unique, ipa_env['IPA_DOMAIN'])
+    cleanup.append(fqdn)
+    proc, url = _server(tmp_path_factory, 'oldrule', ipa_env, peers_env,
+                        novajoin_identity, policy_rule=OLD_DEFAULT)
+    try:
+        namesake_resp = _post(url, namesake['token'],
+                              json=_body(demo_project_id, 'vm-%s' % unique))
+        nova_resp = _post(url, nova_token,
+                          json=_body(demo_project_id, 'vm-%s' % unique))
+    finally:
+        proc.stop()
+    assert namesake_resp.status_code == 403, namesake_resp.text
+    assert nova_resp.status_code == 200, nova_resp.text
+    assert _hosts_named(ipa_admin, unique) == [fqdn]
+
+
+def test_one_request_id_ties_the_log_lines_of_one_enrollment(
+        server, nova_token, demo_project_id, ipa_admin, ipa_env, unique, cleanup):
+    url, proc = server
+    fqdn = 'vm-%s.%s' % (unique, ipa_env['IPA_DOMAIN'])
+    cleanup.append(fqdn)
+    caller_id = 'req-%s' % uuid.uuid4()     # as another OpenStack service sends
+    resp = requests.post(url + '/v1/', timeout=30, json=_body(
+        demo_project_id, 'vm-%s' % unique), headers={
+            'X-Auth-Token': nova_token, 'X-OpenStack-Request-ID': caller_id})
+    assert resp.status_code == 200, resp.text
+    ours = resp.headers['x-openstack-request-id']
+    assert re.fullmatch(r'req-[0-9a-f-]{36}', ours) and ours != caller_id
+    lines = [line for line in proc.log().splitlines() if ours in line]
+    # the enrollment's own lines: the host created (audit) and the answer
+    assert any('created IPA host %s' % fqdn in line for line in lines), lines
+    assert any('host %s' % fqdn in line and 'instance' in line
+               for line in lines), lines
+    assert all('[%s %s ' % (caller_id, ours) in line for line in lines)
+    assert resp.json()['ipaotp'] not in proc.log()
 
 
 def test_real_nova_service_user_still_enrolls_through_nova(server, ipa_admin, ipa_env,

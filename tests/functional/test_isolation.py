@@ -16,6 +16,7 @@ import uuid
 import pytest
 
 from novajoin.ipa import errors
+from tests.functional.novajoin_server import OTP_KEY
 from tests.functional.novajoin_server import identity_conf
 from tests.functional.novajoin_server import start_server
 from tests.functional.test_server import instance
@@ -239,8 +240,9 @@ def test_unlisted_project_gets_403_for_services_and_still_enrolls_without(
                     metadata={'ipa_enroll': 'true'})
     assert enroll(server.url, inst)['hostname'] == fqdn
     host = show(ipa_admin, 'host_show', fqdn)
-    assert host['description'] == ['novajoin: instance=%s project=%s cloud=default'
-                                   % (inst['uuid'], projects['C'])]
+    assert host['description'] == [
+        'novajoin: instance=%s project=%s cloud=default key=%s'
+        % (inst['uuid'], projects['C'], OTP_KEY)]
     assert 'managing_host' not in host or host['managing_host'] == [fqdn]
 
 

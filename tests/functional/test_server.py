@@ -15,6 +15,7 @@ import requests
 from tests.functional import peers
 from tests.functional.novajoin_server import IMAGE_ENROLL
 from tests.functional.novajoin_server import IMAGE_PLAIN
+from tests.functional.novajoin_server import OTP_KEY
 from tests.functional.novajoin_server import identity_conf
 from tests.functional.novajoin_server import start_server
 
@@ -91,8 +92,9 @@ def test_nova_gets_an_otp_and_ipa_has_the_host(server, ipa_admin, ipa_env, uniqu
     host = ipa_admin.call('host_show', fqdn, all=True)['result']
     assert host['userclass'] == ['webservers']
     assert host['has_password'] is True and host['has_keytab'] is False
-    assert host['description'] == ['novajoin: instance=%s project=%s cloud=default'
-                                   % (inst['uuid'], result['instance']['project_id'])]
+    assert host['description'] == [
+        'novajoin: instance=%s project=%s cloud=default key=%s'
+        % (inst['uuid'], result['instance']['project_id'], OTP_KEY)]
     assert host['nsosversion'] == ['debian']
     # a third fetch, later and through another worker, is still the same
     again, _ = nova_call(server, inst, mode='direct')
@@ -218,3 +220,42 @@ def test_project_subdomain_and_ipa_outage(tmp_path, ipa_env, peers_env, novajoin
         assert 'IPA' in proc.log() and 'ERROR' in proc.log()
     finally:
         proc.stop()
+
+
+def test_after_rotating_the_otp_secret_an_unenrolled_host_still_enrolls(
+        tmp_path, ipa_env, peers_env, novajoin_identity, glance, ipa_admin,
+        unique, cleanup):
+    """A host created under the old secret, not enrolled when the secret is
+    replaced, gets the same OTP from the new service and enrolls with it; a
+    new host gets an OTP of the new secret."""
+    from novajoin import otp
+    from novajoin.hosts import records
+    old, new = 'rotation-old-' + 'o' * 32, 'rotation-new-' + 'n' * 32
+    before = instance(unique)
+    fqdn = 'vm-%s.%s' % (unique, ipa_env['IPA_DOMAIN'])
+    later = instance(unique + 'b')
+    later_fqdn = 'vm-%sb.%s' % (unique, ipa_env['IPA_DOMAIN'])
+    cleanup.extend([fqdn, later_fqdn])
+    identity = identity_conf(novajoin_identity, ipa_env)
+    proc, url = start_server(tmp_path, 'old', ipa_env, peers_env, identity,
+                             otp_secret=old)
+    try:
+        issued = join_of(nova_call(url, before, mode='direct')[0], 'direct')
+    finally:
+        proc.stop()
+    proc, url = start_server(tmp_path, 'new', ipa_env, peers_env, identity,
+                             otp_secret=new, previous_otp_secrets=old)
+    try:
+        again = join_of(nova_call(url, before, mode='direct')[0], 'direct')
+        fresh = join_of(nova_call(url, later, mode='direct')[0], 'direct')
+    finally:
+        proc.stop()
+    assert again['ipaotp'] == issued['ipaotp']
+    joined = peers.ipa_join(ipa_env, fqdn, again['ipaotp'])
+    assert joined.returncode == 0, joined.stderr
+    assert ipa_admin.call('host_show', fqdn)['result']['has_keytab']
+    assert fresh['ipaotp'] == otp.OTPSource(new).otp(later_fqdn, later['uuid'])
+    shown = ipa_admin.call('host_show', later_fqdn, all=True)['result']
+    assert records.otp_key_of(shown) == otp.key_id(new)
+    for answer in (issued, again, fresh):
+        assert answer['ipaotp'] not in proc.log()

@@ -13,7 +13,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import uuid
 
 import pytest
@@ -81,15 +80,6 @@ def adopt(conf, ipa_env, *args):
     return out.stdout
 
 
-def ipa_join(ipa_env, fqdn, password):
-    with tempfile.TemporaryDirectory() as tmp:
-        return subprocess.run(
-            [ipa_env['IPA_JOIN'], '-s', ipa_env['IPA_SERVER'], '-h', fqdn,
-             '-w', password, '-k', tmp + '/host.keytab'],
-            capture_output=True, text=True, timeout=60,
-            env={'PATH': '/usr/bin:/bin', 'KRB5_CONFIG': ipa_env['IPA_KRB5_CONFIG']})
-
-
 def show(ipa_admin, fqdn):
     try:
         return ipa_admin.call('host_show', fqdn, all=True)['result']
@@ -131,7 +121,7 @@ def test_a_1x_host_is_adopted_enrolls_with_novajoins_otp_and_is_deleted(
     # No OTP in what it printed; the host now takes novajoin's OTP.
     novajoins_otp = otp.OTPSource(SECRET).otp(fqdn, instance)
     assert novajoins_otp not in out
-    joined = ipa_join(ipa_env, fqdn, novajoins_otp)
+    joined = peers.ipa_join(ipa_env, fqdn, novajoins_otp)
     assert joined.returncode == 0, joined.stderr
     assert show(ipa_admin, fqdn)['has_keytab']
 

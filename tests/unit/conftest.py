@@ -76,8 +76,9 @@ def make_enroller(ipa_client, images):
         # PROJECT is the undercloud here: it may ask for TripleO services
         kwargs.setdefault('service_rules', services.ServiceRules(
             [PROJECT], ipa_servers=kwargs['servers']))
-        return join.Enroller(ipa_client, otp.OTPSource(SECRET),
-                             join.IPAIdentity(ipa_client), **kwargs)
+        otps = kwargs.pop('otps', None) or otp.OTPSource(SECRET)
+        return join.Enroller(ipa_client, otps, join.IPAIdentity(ipa_client),
+                             **kwargs)
     return make
 
 

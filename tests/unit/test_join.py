@@ -442,3 +442,46 @@ def test_a_failing_call_undoes_every_subhost_service_and_link(make_enroller,
     assert set(ipa.hosts) == {'first.example.test', 'vip.example.test'}
     assert json.dumps(ipa.hosts['vip.example.test'], sort_keys=True) == vip_before
     assert json.dumps(ipa.services, sort_keys=True) == services_before
+
+
+# -- rotating the OTP secret ---------------------------------------------------
+
+ROTATED = 'rotated-secret-that-is-long-enough-0123456789'
+
+
+def test_after_rotation_an_unenrolled_host_keeps_its_otp_and_new_hosts_get_new(
+        make_enroller, fake_ipa):
+    from novajoin import otp
+    from tests.unit.conftest import SECRET
+    first = make_enroller().handle(request())
+    assert records_key(fake_ipa, 'vm1.example.test') == otp.key_id(SECRET)
+    rotated = make_enroller(otps=otp.OTPSource(ROTATED, previous=[SECRET]))
+    assert rotated.handle(request())['ipaotp'] == first['ipaotp']
+    other = rotated.handle(request(hostname='vm2', **{'instance-id': OTHER}))
+    assert other['ipaotp'] == fake_ipa.ipa.hosts['vm2.example.test']['_password']
+    assert other['ipaotp'] != otp.OTPSource(SECRET).otp('vm2.example.test', OTHER)
+    assert records_key(fake_ipa, 'vm2.example.test') == otp.key_id(ROTATED)
+
+
+def test_a_host_from_before_key_ids_gets_the_oldest_secrets_otp(make_enroller,
+                                                                fake_ipa):
+    from novajoin import otp
+    from tests.unit.conftest import SECRET
+    legacy = otp.OTPSource(SECRET).otp('vm1.example.test', INSTANCE)
+    fake_ipa.ipa.cmd_host_add('vm1.example.test', force=True, userpassword=legacy,
+                              description=ownership.owner_record(
+                                  INSTANCE, PROJECT, 'default'))
+    rotated = make_enroller(otps=otp.OTPSource(ROTATED, previous=[SECRET]))
+    assert rotated.handle(request())['ipaotp'] == legacy
+
+
+def test_a_host_whose_secret_was_dropped_is_an_error_naming_the_fix(make_enroller,
+                                                                    fake_ipa):
+    from novajoin import otp
+    make_enroller().handle(request())
+    with pytest.raises(otp.UnknownKey, match='previous_otp_secrets'):
+        make_enroller(otps=otp.OTPSource(ROTATED)).handle(request())
+
+
+def records_key(fake_ipa, fqdn):
+    return ownership.otp_key_of(fake_ipa.ipa.hosts[fqdn])

@@ -28,4 +28,49 @@ def test_secret_file(tmp_path, conf):
     path = tmp_path / 'secret'
     path.write_text('f' * 40 + '\n')
     conf.set_override('otp_secret_file', str(path), group='join')
-    assert otp.secret_from_conf(conf) == 'f' * 40
+    assert otp.secrets_from_conf(conf) == ('f' * 40, [])
+
+
+OLD, NEW = 'o' * 40, 'n' * 40
+
+
+def test_further_lines_of_the_secret_file_and_the_option_are_previous_secrets(
+        tmp_path, conf):
+    path = tmp_path / 'secret'
+    path.write_text('%s\n\n%s\n' % (NEW, OLD))
+    conf.set_override('otp_secret_file', str(path), group='join')
+    conf.set_override('previous_otp_secrets', ['p' * 40], group='join')
+    assert otp.secrets_from_conf(conf) == (NEW, [OLD, 'p' * 40])
+    assert otp.source_from_conf(conf).key_id == otp.key_id(NEW)
+
+
+def test_a_host_made_with_a_previous_secret_keeps_its_otp():
+    before = otp.OTPSource(OLD)
+    issued = before.otp('vm1.example.test', 'i1')
+    after = otp.OTPSource(NEW, previous=[OLD])
+    assert after.key_id == otp.key_id(NEW) != before.key_id
+    assert after.otp('vm1.example.test', 'i1') != issued       # new hosts: new
+    assert after.otp_of_record('vm1.example.test', 'i1', before.key_id) == issued
+
+
+def test_a_record_without_key_id_was_made_with_the_oldest_secret():
+    issued = otp.OTPSource(OLD).otp('vm1.example.test', 'i1')
+    assert otp.OTPSource(OLD).otp_of_record('vm1.example.test', 'i1', None) == issued
+    rotated = otp.OTPSource(NEW, previous=['p' * 40, OLD])
+    assert rotated.otp_of_record('vm1.example.test', 'i1', None) == issued
+
+
+def test_a_dropped_secret_is_an_unknown_key_that_says_what_to_do():
+    made = otp.OTPSource(OLD).key_id
+    with pytest.raises(otp.UnknownKey, match='previous_otp_secrets'):
+        otp.OTPSource(NEW).otp_of_record('vm1.example.test', 'i1', made)
+
+
+def test_the_key_id_reveals_nothing_of_the_secret_and_tells_secrets_apart():
+    assert len(otp.key_id(OLD)) == otp.KEY_ID_LENGTH
+    assert otp.key_id(OLD) != otp.key_id(NEW) and otp.key_id(OLD) not in OLD
+
+
+def test_a_weak_previous_secret_is_refused():
+    with pytest.raises(ValueError, match='previous_otp_secrets'):
+        otp.OTPSource(NEW, previous=['short'])

@@ -88,14 +88,15 @@ def test_refusal_log_tells_a_namesake_from_nova(client_as, caplog):
     assert 'service (id evil-service, domain evil)' in line
 
 
-def test_credentials_from_environ_has_ids_domains_and_roles():
-    creds = policy.credentials_from_environ(dict(NOVA, HTTP_X_DOMAIN_ID=''))
-    assert creds == {'user_id': 'nova-id', 'user_name': 'nova',
-                     'user_domain_id': 'default', 'user_domain_name': 'Default',
-                     'project_id': 'service-id', 'project_name': 'service',
-                     'project_domain_id': 'default',
-                     'project_domain_name': 'Default', 'domain_id': None,
-                     'roles': ['admin', 'service']}
+def test_policy_credentials_are_ids_domains_and_roles_never_names():
+    from oslo_context import context
+    creds = policy.credentials(context.RequestContext.from_environ(NOVA))
+    assert (creds['user_id'], creds['user_domain_id'], creds['project_id'],
+            creds['project_domain_id'], creds['roles']) == (
+        'nova-id', 'default', 'service-id', 'default', ['admin', 'service'])
+    assert creds['domain_id'] is None
+    assert not {'user_name', 'project_name', 'user_domain_name',
+                'project_domain_name'} & set(creds)
 
 
 @pytest.fixture
@@ -113,6 +114,14 @@ def test_policy_file_can_change_the_rule(client_as, policy_file):
     assert client_as(NOVA).post('/v1/', json=body()).status_code == 403
     assert client_as({**TENANT, 'HTTP_X_ROLES': 'vendordata'}).post(
         '/v1/', json=body()).status_code == 200
+
+
+def test_a_rule_on_names_admits_nobody(client_as, policy_file, fake_ipa):
+    # nova's name is anybody's to take: a rule can only see ids and roles
+    policy_file('user_name:nova and project_name:service')
+    for identity in (NOVA, NAMESAKE):
+        assert client_as(identity).post('/v1/', json=body()).status_code == 403
+    assert not fake_ipa.ipa.hosts
 
 
 def test_operator_can_pin_nova_by_user_id(client_as, policy_file):
@@ -266,3 +275,13 @@ def test_healthcheck_and_metrics(client_as):
     text = c.get('/metrics').data.decode()
     assert 'novajoin_vendordata_requests_total{outcome="enrolled"}' in text
     assert 'novajoin_ipa_call_seconds_bucket' in text
+
+
+def test_a_host_whose_otp_secret_was_dropped_is_a_500_naming_the_fix(
+        client_as, make_enroller):
+    from novajoin import otp
+    assert client_as().post('/v1/', json=body()).status_code == 200
+    rotated = make_enroller(otps=otp.OTPSource('r' * 40))    # SECRET dropped
+    resp = client_as(enroller=rotated).post('/v1/', json=body())
+    assert resp.status_code == 500
+    assert 'previous_otp_secrets' in resp.json['error']['message']

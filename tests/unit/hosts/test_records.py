@@ -16,6 +16,16 @@ def test_owner_record_round_trip_carries_instance_project_and_cloud():
     assert not records.is_subhost(entry)
 
 
+def test_owner_record_names_the_otp_key_it_was_made_with():
+    entry = host(records.owner_record(IID, 'p1', 'cloud-a', key='0a1b2c3d'))
+    assert records.owner_of(entry) == (IID, 'p1', 'cloud-a')
+    assert records.otp_key_of(entry) == '0a1b2c3d'
+    assert records.otp_key_of(host(records.owner_record(IID, 'p1', 'c'))) is None
+    for bad in ('0A1B2C3D', '0a1b2c3', '0a1b2c3d4', '0a1b2c3d x'):
+        assert records.owner_of(host(records.owner_record(IID, 'p1', 'c') +
+                                     ' key=' + bad)) is None
+
+
 def test_subhost_record_round_trip_carries_project_and_cloud():
     entry = host(records.subhost_record('p1', 'cloud-a'))
     assert records.subhost_owner(entry) == ('p1', 'cloud-a')

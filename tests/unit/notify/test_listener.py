@@ -1,8 +1,10 @@
 """Retry accounting, filtering, and the listener over oslo.messaging's fake driver."""
 import time
+import uuid
 
 import oslo_messaging
 import pytest
+from oslo_context import context
 
 from novajoin import conf as conf_pkg
 from novajoin import openstack
@@ -38,6 +40,33 @@ def endpoint(table, **kwargs):
 def info(ep, message_id='m1', event='instance.delete.end'):
     return ep.info({}, 'nova-compute:c1', event, {'nova_object.data': {'uuid': 'u'}},
                    {'message_id': message_id, 'timestamp': 'now'})
+
+
+class ContextTable(Table):
+    def handle(self, event_type, payload, publisher=None):
+        self.context = context.get_current()
+        return super().handle(event_type, payload, publisher)
+
+
+def test_each_message_is_handled_under_its_own_request_id():
+    nova_global, nova_local = 'req-%s' % uuid.uuid4(), 'req-%s' % uuid.uuid4()
+    table = ContextTable()
+    ep = endpoint(table)
+    ep.info({'global_request_id': nova_global, 'request_id': nova_local},
+            'nova-compute:c1', 'instance.delete.end', {}, {'message_id': 'a'})
+    first = table.context
+    assert first.global_request_id == nova_global
+    assert first.request_id.startswith('req-') and first.request_id != nova_local
+    # neutron's context has only request_id; a malformed one is not adopted
+    ep.info({'request_id': nova_local}, 'network.c1', 'port.delete.end', {},
+            {'message_id': 'b'})
+    assert table.context.global_request_id == nova_local
+    assert table.context.request_id != first.request_id
+    for claim in ({'request_id': nova_local + '\nforged line'},
+                  {'global_request_id': 7}, None):
+        ep.info(claim, 'nova-compute:c1', 'instance.delete.end', {},
+                {'message_id': 'c'})
+        assert table.context.global_request_id is None
 
 
 def test_the_publisher_reaches_the_handlers():
