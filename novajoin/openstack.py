@@ -1,6 +1,9 @@
 """Look-ups in other OpenStack services through one keystoneauth session.
 
-Built from ``[service_credentials]``. Nothing connects until a look-up is made.
+The session (identity) is ``[service_credentials]``'s; each service is found
+with its keystoneauth adapter options (``[glance]``, ``[keystone]``,
+``[nova]``, ``[neutron]``: novajoin.conf.clients). Nothing connects until a
+look-up is made.
 """
 import datetime
 import logging
@@ -23,13 +26,18 @@ def session_from_conf(conf):
     return ks_loading.load_session_from_conf_options(conf, group, auth=auth)
 
 
-class Images:
-    """Glance image properties, cached for ``ttl`` seconds."""
+def adapter_from_conf(conf, group, session):
+    """A keystoneauth Adapter for one service: ``group``'s adapter options."""
+    return ks_loading.load_adapter_from_conf_options(conf, group,
+                                                     session=session)
 
-    def __init__(self, session, ttl=60, interface='internal', region_name=None):
-        self._session = session
-        self._endpoint = {'service_type': 'image', 'interface': interface,
-                          'region_name': region_name}
+
+class Images:
+    """Glance image properties, cached for ``ttl`` seconds. ``glance``: a
+    keystoneauth Adapter for the image service."""
+
+    def __init__(self, glance, ttl=60):
+        self._glance = glance
         self._cache = TTLCache(ttl)
 
     def properties(self, image_id):
@@ -38,8 +46,7 @@ class Images:
 
     def _load(self, image_id):
         try:
-            resp = self._session.get('/v2/images/%s' % image_id, raise_exc=False,
-                                     endpoint_filter=self._endpoint)
+            resp = self._glance.get('/v2/images/%s' % image_id, raise_exc=False)
         except ks_exc.ClientException as exc:
             raise UpstreamError('glance: %s' % exc) from exc
         if resp.status_code == 404:
@@ -55,12 +62,11 @@ class Images:
 
 
 class Projects:
-    """Keystone project names, cached for ``ttl`` seconds."""
+    """Keystone project names, cached for ``ttl`` seconds. ``keystone``: a
+    keystoneauth Adapter for the identity service (v3)."""
 
-    def __init__(self, session, ttl=300, interface='internal', region_name=None):
-        self._session = session
-        self._endpoint = {'service_type': 'identity', 'interface': interface,
-                          'region_name': region_name, 'version': (3, 0)}
+    def __init__(self, keystone, ttl=300):
+        self._keystone = keystone
         self._cache = TTLCache(ttl)
 
     def name(self, project_id):
@@ -68,8 +74,8 @@ class Projects:
 
     def _load(self, project_id):
         try:
-            resp = self._session.get('/projects/%s' % project_id, raise_exc=False,
-                                     endpoint_filter=self._endpoint)
+            resp = self._keystone.get('/projects/%s' % project_id,
+                                      raise_exc=False)
         except ks_exc.ClientException as exc:
             raise UpstreamError('keystone: %s' % exc) from exc
         if resp.status_code != 200:
@@ -81,10 +87,10 @@ class Projects:
 def from_conf(conf):
     """(Images, Projects) sharing one session."""
     session = session_from_conf(conf)
-    group = conf.service_credentials
-    kwargs = {'interface': group.interface, 'region_name': group.region_name}
-    return (Images(session, conf.join.image_cache_ttl, **kwargs),
-            Projects(session, conf.join.project_cache_ttl, **kwargs))
+    return (Images(adapter_from_conf(conf, 'glance', session),
+                   conf.join.image_cache_ttl),
+            Projects(adapter_from_conf(conf, 'keystone', session),
+                     conf.join.project_cache_ttl))
 
 
 # -- nova and neutron, for novajoin-notify and the reconciler ---------------
@@ -111,12 +117,17 @@ class Servers:
     # being left out, so the reconciler never takes them for deleted ones.
     API_VERSION = '2.69'
 
-    def __init__(self, session, interface='internal', region_name=None,
-                 endpoint_override=None):
+    def __init__(self, session, **adapter_kwargs):
+        """``adapter_kwargs``: keystoneauth Adapter arguments ([nova])."""
         from novaclient import client as nova_client  # only where it is used
-        self._nova = nova_client.Client(
-            self.API_VERSION, session=session, endpoint_type=interface,
-            region_name=region_name, endpoint_override=endpoint_override)
+        kwargs = dict(adapter_kwargs)
+        # the microversion is API_VERSION; novaclient takes the interface as
+        # endpoint_type
+        for key in ('version', 'min_version', 'max_version'):
+            kwargs.pop(key, None)
+        kwargs['endpoint_type'] = kwargs.pop('interface', None) or 'internal'
+        self._nova = nova_client.Client(self.API_VERSION, session=session,
+                                        **kwargs)
 
     def ids(self):
         """Ids of every server nova has, in every project."""
@@ -191,22 +202,14 @@ class Network:
     FIP_FIELDS = ('id', 'floating_ip_address', 'port_id', 'project_id',
                   'tenant_id', 'port_details')
 
-    def __init__(self, session, interface='internal', region_name=None,
-                 endpoint_override=None, ttl=600):
-        self._session = session
-        self._endpoint = {'service_type': 'network', 'interface': interface,
-                          'region_name': region_name}
-        self._override = endpoint_override
+    def __init__(self, neutron, ttl=600):
+        """``neutron``: a keystoneauth Adapter for the network service."""
+        self._neutron = neutron
         self._cache = TTLCache(ttl)
 
     def _get(self, path, **params):
-        kwargs = {'raise_exc': False, 'params': params}
-        if self._override:
-            path = self._override.rstrip('/') + path
-        else:
-            kwargs['endpoint_filter'] = self._endpoint
         try:
-            resp = self._session.get(path, **kwargs)
+            resp = self._neutron.get(path, raise_exc=False, params=params)
         except ks_exc.ClientException as exc:
             raise _transient('neutron', exc) from exc
         if resp.status_code == 404:
@@ -274,13 +277,11 @@ class Network:
 
 
 def servers_from_conf(conf):
-    """(Servers, Network) from [service_credentials]; (None, None) if unset."""
+    """(Servers, Network) from [service_credentials], [nova] and [neutron];
+    (None, None) if [service_credentials] is unset."""
     if not conf.service_credentials.auth_type:
         return None, None
+    from novajoin.conf import clients
     session = session_from_conf(conf)
-    group = conf.service_credentials
-    kwargs = {'interface': group.interface, 'region_name': group.region_name}
-    return (Servers(session, endpoint_override=conf.notify.compute_endpoint_override,
-                    **kwargs),
-            Network(session, endpoint_override=conf.notify.network_endpoint_override,
-                    **kwargs))
+    return (Servers(session, **clients.adapter_kwargs(conf, 'nova')),
+            Network(adapter_from_conf(conf, 'neutron', session)))

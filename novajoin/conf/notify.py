@@ -81,10 +81,6 @@ OPTS = [
                      'several clouds share one IPA realm, so each reconciler '
                      'keeps to its own hosts (it cannot know the others\' '
                      'servers). Default: every host novajoin owns.'),
-    cfg.StrOpt('compute_endpoint_override',
-               help='Nova API URL to use instead of the one in the catalog.'),
-    cfg.StrOpt('network_endpoint_override',
-               help='Neutron API URL to use instead of the one in the catalog.'),
 ]
 
 

@@ -1,4 +1,5 @@
-"""[service_credentials]: keystoneauth session for glance, keystone and nova look-ups."""
+"""[service_credentials]: the keystoneauth session (identity, TLS, timeouts)
+of novajoin's look-ups in glance, keystone, nova and neutron."""
 from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
 
@@ -8,12 +9,10 @@ GROUP = cfg.OptGroup('service_credentials', title='Service credentials',
                      help='Identity novajoin uses to read images, projects and '
                           'servers (keystoneauth1 auth plugin options).')
 
-OPTS = [
-    cfg.StrOpt('region_name', help='Region of the endpoints to use.'),
-    cfg.StrOpt('interface', default='internal',
-               choices=['public', 'internal', 'admin'],
-               help='Endpoint interface to use from the catalog.'),
-]
+# Which endpoint of each service: [glance], [keystone], [nova], [neutron]
+# (novajoin.conf.clients); region_name and interface here are their
+# deprecated names.
+OPTS = []
 
 
 def register_opts(conf):

@@ -8,6 +8,7 @@ import configparser
 import os
 import secrets
 
+from novajoin.conf import clients
 from novajoin.install.ini import split_list
 
 DEFAULT_PORT = 9090
@@ -119,9 +120,13 @@ def configure_join(doc, args, nova, fqdn):
         for key in ('auth_type',) + IDENTITY_KEYS + AUTHTOKEN_EXTRA:
             if key in ident:
                 doc.setdefault('keystone_authtoken', key, ident[key])
-        for key in ('auth_type',) + IDENTITY_KEYS + ('region_name', 'cafile'):
+        for key in ('auth_type',) + IDENTITY_KEYS + ('cafile',):
             if key in ident:
                 doc.setdefault('service_credentials', key, ident[key])
+        if 'region_name' in ident:
+            # each service's endpoint: keystoneauth adapter options
+            for group in clients.SERVICES:
+                doc.setdefault(group, 'region_name', ident['region_name'])
     if not doc.get('keystone_authtoken', 'auth_url'):
         notes.append('set [keystone_authtoken] and [service_credentials] in %s '
                      '(no nova.conf to copy them from)' % args.join_conf)

@@ -42,7 +42,7 @@ user_domain_name = Default
 project_domain_name = Default
 '''.format(keystone=peers_env['KEYSTONE_URL'], password=peers_env['NOVA_PASSWORD'])
     if network_url:
-        text += '\n[notify]\nnetwork_endpoint_override = %s\n' % network_url
+        text += '\n[neutron]\nendpoint_override = %s\n' % network_url
     return text
 
 

@@ -145,7 +145,7 @@ def write_conf(path, ipa_env, peers_env, identity, port, tls=None, **join_opts):
              '[service_credentials]', 'auth_type = password', 'auth_url = %s' % keystone,
              'username = nova', 'password = %s' % peers_env['NOVA_PASSWORD'],
              'project_name = service', 'user_domain_name = Default',
-             'project_domain_name = Default', 'interface = internal']
+             'project_domain_name = Default']
     path.write_text('\n'.join(lines) + '\n')
 
 

@@ -105,9 +105,11 @@ def reconcile_conf(path, ipa_env, identity, peers_env, api, domain, rabbit_url, 
     return notify_env.write_conf(
         path, rabbit_url, ipa_env, identity, ['nj-unused'], 'nj-unused',
         extra + nova_api.service_credentials(peers_env) + '''
+[nova]
+endpoint_override = {api}/v2.1
+[neutron]
+endpoint_override = {api}
 [notify]
-compute_endpoint_override = {api}/v2.1
-network_endpoint_override = {api}
 reconcile_domains = {domain}
 floating_ip_ranges = 192.0.2.0/24
 '''.format(api=api.url, domain=domain))

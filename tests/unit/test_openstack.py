@@ -1,5 +1,6 @@
-"""novajoin.openstack.Network: the neutron reads of floating-IP records,
-against a stand-in keystoneauth session (the real neutron: functional tests)."""
+"""novajoin.openstack: the neutron reads of floating-IP records, against a
+stand-in keystoneauth adapter (the real neutron: functional tests); nova's
+server details; each service's adapter built from its own group."""
 import urllib.parse
 
 from novajoin import openstack

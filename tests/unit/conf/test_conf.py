@@ -1,6 +1,7 @@
 from novajoin import conf as conf_pkg
 from novajoin.conf import legacy
 from novajoin.conf import opts
+from novajoin.conf import service_credentials
 
 
 def parsed():
@@ -13,7 +14,7 @@ def test_overrides_do_not_leak_between_configs():
     a, b = parsed(), parsed()
     for group, name, value in (('join', 'otp_secret', 'x' * 40), ('ipa', 'servers', ['a']),
                                ('api', 'bind_port', 1234), ('notify', 'pool', 'other'),
-                               ('service_credentials', 'region_name', 'R2')):
+                               ('nova', 'region_name', 'R2')):
         before = getattr(getattr(b, group), name)
         a.set_override(name, value, group=group)
         assert getattr(getattr(a, group), name) == value
@@ -40,13 +41,16 @@ def _name(group):
 
 def test_list_opts_covers_every_registered_group():
     listed = {_name(group) for group, _ in opts.list_opts()}
-    assert {'join', 'api', 'ipa', 'service_credentials', 'notify',
-            'DEFAULT'} <= listed
+    assert {'join', 'api', 'ipa', 'service_credentials', 'notify', 'glance',
+            'keystone', 'nova', 'neutron', 'DEFAULT'} <= listed
     c = parsed()
-    for module in conf_pkg.MODULES:   # novajoin's own options (not keystoneauth's)
-        group = _name(module.GROUP)
-        for opt in module.OPTS:
-            getattr(c if group == 'DEFAULT' else getattr(c, group), opt.dest)
+    for module in conf_pkg.MODULES:
+        if module is service_credentials:
+            continue    # keystoneauth's plugin options register when loaded
+        for group, group_opts in module.list_opts().items():
+            group = _name(group)
+            for opt in group_opts:
+                getattr(c if group == 'DEFAULT' else getattr(c, group), opt.dest)
 
 
 NOVAJOIN_1X = """[DEFAULT]
