@@ -20,6 +20,7 @@ import re
 import threading
 import time
 
+from novajoin import audit as audit_mod
 from novajoin import metrics
 from novajoin import validation
 from novajoin.cache import BoundedMap
@@ -76,8 +77,10 @@ class Enroller:
                  domain=None, project_subdomain=False, required_boot_roles=(),
                  allowed_hostclasses=('*',), project_hostclasses=None,
                  servers=(), request_deadline=4.5, cloud=None,
-                 service_rules=None, max_host_name_length=64, ca_cert=None):
+                 service_rules=None, max_host_name_length=64, ca_cert=None,
+                 audit=None):
         self.ipa = ipa
+        self.audit = audit or audit_mod.Auditor(service='novajoin-server')
         self.cloud = cloud or records.Cloud('default')
         self.service_rules = service_rules or services_mod.ServiceRules(
             ipa_servers=servers)
@@ -106,6 +109,14 @@ class Enroller:
     # -- the request --------------------------------------------------------
 
     def handle(self, req, caller='unknown'):
+        try:
+            return self._handle(req, caller)
+        except (Refused, Conflict) as exc:
+            self.audit.refused(403 if isinstance(exc, Refused) else 409,
+                               str(exc), req.instance_id, req.project_id)
+            raise
+
+    def _handle(self, req, caller):
         deadline = time.monotonic() + self.request_deadline
         image = _LazyImage(self.images, req.image_id)
         wanted = enroll_flag(req.metadata.get('ipa_enroll'))
@@ -145,6 +156,7 @@ class Enroller:
                        len(wanted_services.principals),
                        len(wanted_services.subhosts))
             metrics.OTPS_ISSUED.inc()
+            self.audit.host_created(fqdn, req.instance_id, req.project_id)
         enrolled = host is not None and self._existing(req, fqdn, host, caller)
         self._seen.put((req.instance_id, fqdn), True)
         answer = {'hostname': fqdn, 'krb_realm': realm, 'ipa_domain': ipa_domain,

@@ -4,6 +4,7 @@ import os
 
 import flask
 
+from novajoin import audit
 from novajoin import join
 from novajoin import metrics
 from novajoin import openstack
@@ -45,7 +46,8 @@ def build_enroller(conf, ipa=None):
         max_host_name_length=conf.join.max_host_name_length,
         cloud=records.cloud_from_conf(conf),
         service_rules=services.rules_from_conf(conf),
-        ca_cert=guest_ca_cert(conf))
+        ca_cert=guest_ca_cert(conf),
+        audit=audit.from_conf(conf, 'novajoin-server'))
 
 
 def guest_ca_cert(conf):

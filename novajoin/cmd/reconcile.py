@@ -50,7 +50,7 @@ def main(argv=None, out=None):
               'itself changes IPA unless --dry-run is given', file=sys.stderr)
         return 2
     try:
-        parts = wiring.Parts(conf)
+        parts = wiring.Parts(conf, service='novajoin-reconcile')
     except ValueError as exc:
         print('novajoin-reconcile: %s' % exc, file=sys.stderr)
         return 2

@@ -23,6 +23,7 @@ import collections
 import logging
 import time
 
+from novajoin import audit as audit_mod
 from novajoin import validation
 from novajoin.cache import BoundedMap
 from novajoin.hosts import errors as host_errors
@@ -89,8 +90,9 @@ class Handlers:
     def __init__(self, hosts, floating=None, update_cache_size=10000,
                  update_cache_ttl=120.0,
                  clock=time.monotonic, servers=None, service_rules=None,
-                 trust_deletes=False):
+                 trust_deletes=False, audit=None):
         self.hosts = hosts
+        self.audit = audit or audit_mod.Auditor(service='novajoin-notify')
         self.servers = servers            # nova look-ups, or None
         # Without nova: remove hosts on the bus's word alone (opt-in only).
         self.trust_deletes = trust_deletes
@@ -154,6 +156,8 @@ class Handlers:
                             'IPA host %s kept', inst.uuid, publisher or '?',
                             _compute_host(payload) or '?',
                             ', '.join(h['fqdn'][0] for h in owned))
+                self.audit.suspicious(inst.uuid, publisher,
+                                      [h['fqdn'][0] for h in owned])
                 return 'instance_alive'
         elif not self.trust_deletes:
             raise NotConfigured('nova cannot confirm that instance %s is gone: '
@@ -163,6 +167,7 @@ class Handlers:
             fqdn = host['fqdn'][0]
             self.hosts.remove(fqdn, entry=host)
             LOG.info('instance %s deleted: removed IPA host %s', inst.uuid, fqdn)
+            self.audit.host_removed(fqdn, inst.uuid, publisher)
         self._forget(inst.uuid)
         return 'removed'
 

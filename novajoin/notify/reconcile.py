@@ -19,6 +19,7 @@ import collections
 import logging
 import time
 
+from novajoin import audit as audit_mod
 from novajoin import openstack
 from novajoin.hosts import store as hosts_mod
 from novajoin.notify import floating as floating_mod
@@ -47,8 +48,9 @@ class Report:
 class Reconciler:
 
     def __init__(self, hosts, servers, floating=None, grace=1800, domains=(),
-                 clock=time.time):
+                 clock=time.time, audit=None):
         self.hosts = hosts
+        self.audit = audit or audit_mod.Auditor(service='novajoin-reconcile')
         self.servers = servers          # openstack.Servers (or a stand-in)
         self.floating = floating        # None: leave floating-IP records alone
         self.grace = grace
@@ -105,6 +107,7 @@ class Reconciler:
         self._first_seen.pop(fqdn, None)
         if not dry_run:
             LOG.info('reconciler: removed %s', what)
+            self.audit.host_removed(fqdn, instance, 'novajoin-reconcile')
 
     def _lonely_subhost(self, host, report, dry_run):
         fqdn = _fqdn(host)

@@ -1,6 +1,7 @@
 """Build the notification handlers and the reconciler from join.conf."""
 import logging
 
+from novajoin import audit
 from novajoin import openstack
 from novajoin.hosts import dns as host_dns
 from novajoin.hosts import records
@@ -18,8 +19,10 @@ LOG = logging.getLogger(__name__)
 class Parts:
     """What both novajoin-notify and novajoin-reconcile use."""
 
-    def __init__(self, conf, ipa=None, servers=None, network=None):
+    def __init__(self, conf, ipa=None, servers=None, network=None,
+                 service='novajoin-notify'):
         self.conf = conf
+        self.audit = audit.from_conf(conf, service)
         self.ipa = ipa or IPAClient.from_conf(conf)
         if servers is None and network is None:
             servers, network = openstack.servers_from_conf(conf)
@@ -40,7 +43,8 @@ class Parts:
                                  servers=self.servers,
                                  service_rules=self.service_rules,
                                  trust_deletes=(
-                                     self.conf.notify.trust_delete_notifications))
+                                     self.conf.notify.trust_delete_notifications),
+                                 audit=self.audit)
 
     def reconciler(self, grace=None):
         """A Reconciler, or None when nova cannot be asked."""
@@ -49,4 +53,4 @@ class Parts:
         return reconcile.Reconciler(
             self.hosts, self.servers, floating=self.floating,
             grace=self.conf.notify.reconcile_grace if grace is None else grace,
-            domains=self.conf.notify.reconcile_domains)
+            domains=self.conf.notify.reconcile_domains, audit=self.audit)

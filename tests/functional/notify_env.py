@@ -93,6 +93,24 @@ def delete_queues(rabbit_url, names):
                 channel = conn.channel()
 
 
+def notifications(rabbit_url, queue):
+    """Take every message waiting in ``queue`` (oslo.messaging's envelope
+    opened): [{'event_type', 'payload', 'publisher_id', '_context_...'}]."""
+    found = []
+    with kombu.Connection(_amqp(rabbit_url)) as conn:
+        channel = conn.channel()
+        while True:
+            try:
+                message = channel.basic_get(queue, no_ack=True)
+            except Exception:  # noqa: BLE001 - no such queue (yet): nothing
+                return found
+            if message is None:
+                return found
+            body = json.loads(message.body)
+            found.append(json.loads(body['oslo.message'])
+                         if 'oslo.message' in body else body)
+
+
 def queue_depth(rabbit_url, name):
     with kombu.Connection(_amqp(rabbit_url)) as conn:
         return conn.channel().queue_declare(name, passive=True).message_count
