@@ -68,6 +68,20 @@ def instance_from(payload):
         raise BadPayload('no instance id in the payload (%s)' % exc) from exc
 
 
+def _note_rename(inst, short, fqdn):
+    """nova renamed the instance (API >= 2.90): its IPA host keeps the name
+    it enrolled under (its keys, certificates and DNS are that name's)."""
+    try:
+        label = validation.check_hostname(inst.hostname).partition('.')[0]
+    except validation.BadRequest:
+        return
+    if label != short:
+        LOG.warning('instance %s is now called %s in nova; its IPA host stays '
+                    '%s (novajoin does not rename hosts; a host made for the '
+                    'new name is removed by the reconciler)', inst.uuid, label,
+                    fqdn)
+
+
 def _compute_host(payload):
     """The compute host the payload names (a claim, for the log only)."""
     data = payload.get('nova_object.data', payload)
@@ -185,6 +199,7 @@ class Handlers:
         for host in owned:
             fqdn = host['fqdn'][0]
             short, _, domain = fqdn.partition('.')
+            _note_rename(inst, short, fqdn)
             # The project recorded in IPA, not the payload's claim.
             project = self.hosts.cloud.owner(host).project
             try:

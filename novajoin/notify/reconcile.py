@@ -6,6 +6,10 @@ here:
 1. hosts whose owning instance nova no longer has: removed with their
    subhosts, orphaned services and DNS records (``Hosts.remove``);
 2. subhosts no host manages any more: removed;
+   and of the hosts of one live instance (nova renamed it, API >= 2.90, and
+   its next metadata fetch made a host under the new name), the unenrolled
+   extras: with a host enrolled they go, else all but the newest go, so that
+   one host claims one instance;
 3. floating-IP A records (and PTRs) of live servers that differ from what
    neutron says: each differing address is settled as neutron has it now
    (``novajoin.notify.floating``): missing records added, stale ones removed.
@@ -67,9 +71,15 @@ class Reconciler:
         cloud = self.hosts.cloud
         owned = [(h, cloud.owner(h).instance) for h in entries
                  if cloud.owner(h)]
+        by_instance = collections.defaultdict(list)
         for host, instance in owned:
             if instance not in alive:
                 self._orphan(host, instance, report, dry_run)
+            else:
+                by_instance[instance].append(host)
+        for instance, hosts in by_instance.items():
+            if len(hosts) > 1:
+                self._extra_hosts(instance, hosts, report, dry_run)
         for host in entries:
             if cloud.is_own_subhost(host):
                 self._lonely_subhost(host, report, dry_run)
@@ -108,6 +118,30 @@ class Reconciler:
         if not dry_run:
             LOG.info('reconciler: removed %s', what)
             self.audit.host_removed(fqdn, instance, 'novajoin-reconcile')
+
+    def _extra_hosts(self, instance, hosts, report, dry_run):
+        """One instance, several hosts: keep the enrolled one (its guest
+        holds its keys), or the newest when none has enrolled; remove the
+        other unenrolled ones. Several enrolled: an administrator decides."""
+        enrolled = [h for h in hosts if h.get('has_keytab')]
+        if len(enrolled) > 1:
+            LOG.warning('reconciler: instance %s has %d enrolled IPA hosts (%s); '
+                        'left for an administrator', instance, len(enrolled),
+                        ', '.join(sorted(_fqdn(h) for h in enrolled)))
+            report.kept['enrolled hosts of one instance'] += len(enrolled)
+            return
+        keep = enrolled[0] if enrolled else max(
+            hosts, key=lambda h: hosts_mod.created_at(h) or 0)
+        for host in hosts:
+            if host is keep or not self._old_enough(host, report):
+                continue
+            fqdn = _fqdn(host)
+            what = 'host %s (instance %s is %s)' % (fqdn, instance, _fqdn(keep))
+            report.add(what, self.hosts.remove(fqdn, entry=host, dry_run=dry_run))
+            self._first_seen.pop(fqdn, None)
+            if not dry_run:
+                LOG.info('reconciler: removed %s', what)
+                self.audit.host_removed(fqdn, instance, 'novajoin-reconcile')
 
     def _lonely_subhost(self, host, report, dry_run):
         fqdn = _fqdn(host)

@@ -190,6 +190,23 @@ def test_update_adds_and_removes_services(event, table, ipa, enroll):
         'managedby_host'] == ['vm1.storage.example.test', 'vm1.example.test']
 
 
+@pytest.mark.parametrize('event', ['instance.update', 'compute.instance.update'])
+def test_a_renamed_instance_keeps_its_host_and_says_so(
+        event, table, ipa, enroll, caplog):
+    enroll(VM, 'vm1')
+    before = json.dumps(ipa.hosts, sort_keys=True)
+    with caplog.at_level(logging.WARNING):
+        table.handle(event, payloads.nova(event, hostname='renamed',
+                                          metadata={'ipa_enroll': 'True'}))
+    assert json.dumps(ipa.hosts, sort_keys=True) == before
+    assert 'is now called renamed in nova; its IPA host stays ' \
+        'vm1.example.test' in caplog.text
+    caplog.clear()
+    table.handle(event, payloads.nova(event, hostname='bad\nname',
+                                      metadata={'ipa_enroll': 'True', 'x': '1'}))
+    assert 'now called' not in caplog.text
+
+
 def test_update_with_the_same_services_reads_ipa_once(table, ipa, enroll):
     enroll(VM, 'vm1', HTTP)
     meta = dict(HTTP, ipa_enroll='True')

@@ -246,3 +246,52 @@ def test_two_clouds_in_one_realm_never_remove_each_others_hosts(
                                  'a-live.internalapi.example.test',
                                  'lost.internalapi.example.test']
     assert ipa.dns[('example.test.', 'a-live')]['arecord'] == ['192.0.2.44']
+
+
+# -- one instance, one host (a rename in nova made a second one) -------------
+
+def _renamed(enroll, ipa, enrolled_old=True):
+    """LIVE enrolled as old; nova renamed it and its next fetch made new."""
+    enroll(LIVE, 'old')
+    if enrolled_old:
+        ipa.hosts['old.example.test']['_keytab'] = True
+        ipa.hosts['old.example.test']['_password'] = None
+    age(ipa, 'old.example.test', 3 * HOUR)
+    enroll(LIVE, 'new')
+    age(ipa, 'new.example.test', 2 * HOUR)
+
+
+def test_an_unenrolled_extra_host_of_a_renamed_instance_goes(make, enroll, ipa):
+    _renamed(enroll, ipa)
+    report = make(grace=HOUR).run()
+    assert sorted(ipa.hosts) == ['old.example.test']     # the enrolled one
+    assert 'host new.example.test (instance %s is old.example.test): host_del ' \
+        'new.example.test updatedns=True' % LIVE in report.lines()
+
+
+def test_with_none_enrolled_the_newest_host_stays(make, enroll, ipa):
+    _renamed(enroll, ipa, enrolled_old=False)
+    make(grace=HOUR).run()
+    assert sorted(ipa.hosts) == ['new.example.test']
+
+
+def test_an_extra_host_within_the_grace_period_or_in_a_dry_run_stays(
+        make, enroll, ipa):
+    _renamed(enroll, ipa)
+    age(ipa, 'new.example.test', 60)
+    make(grace=HOUR).run()
+    assert sorted(ipa.hosts) == ['new.example.test', 'old.example.test']
+    age(ipa, 'new.example.test', 2 * HOUR)
+    report = make(grace=HOUR).run(dry_run=True)
+    assert sorted(ipa.hosts) == ['new.example.test', 'old.example.test']
+    assert report.actions
+
+
+def test_two_enrolled_hosts_of_one_instance_are_left_to_an_administrator(
+        make, enroll, ipa, caplog):
+    _renamed(enroll, ipa)
+    ipa.hosts['new.example.test']['_keytab'] = True
+    report = make(grace=HOUR).run()
+    assert sorted(ipa.hosts) == ['new.example.test', 'old.example.test']
+    assert report.kept['enrolled hosts of one instance'] == 2
+    assert 'left for an administrator' in caplog.text
