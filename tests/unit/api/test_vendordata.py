@@ -77,26 +77,11 @@ def test_policy_join_create_admits_the_service_role_not_a_name(client_as, fake_i
         assert not set(fake_ipa.ipa.calls) - {'env'}
 
 
-def test_default_rule_is_the_service_role():
-    assert [r.check_str for r in policy.list_rules()] == ['role:service']
-
-
 def test_refusal_log_tells_a_namesake_from_nova(client_as, caplog):
     client_as(NAMESAKE).post('/v1/', json=body())
     line = [r.getMessage() for r in caplog.records if 'refused' in r.getMessage()][0]
     assert 'nova (id other-id, domain evil)' in line
     assert 'service (id evil-service, domain evil)' in line
-
-
-def test_policy_credentials_are_ids_domains_and_roles_never_names():
-    from oslo_context import context
-    creds = policy.credentials(context.RequestContext.from_environ(NOVA))
-    assert (creds['user_id'], creds['user_domain_id'], creds['project_id'],
-            creds['project_domain_id'], creds['roles']) == (
-        'nova-id', 'default', 'service-id', 'default', ['admin', 'service'])
-    assert creds['domain_id'] is None
-    assert not {'user_name', 'project_name', 'user_domain_name',
-                'project_domain_name'} & set(creds)
 
 
 @pytest.fixture
