@@ -106,13 +106,18 @@ class Reconciler:
         return True
 
     def _orphan(self, host, instance, report, dry_run):
-        fqdn = _fqdn(host)
         if not self._old_enough(host, report):
             return
         if self.servers.exists(instance):
             report.kept['instance still exists'] += 1   # listed late, or a race
             return
-        what = 'host %s (instance %s is gone)' % (fqdn, instance)
+        self._remove(host, instance, 'instance %s is gone' % instance, report,
+                     dry_run)
+
+    def _remove(self, host, instance, why, report, dry_run):
+        """Remove an instance's host (planned only, in a dry run)."""
+        fqdn = _fqdn(host)
+        what = 'host %s (%s)' % (fqdn, why)
         report.add(what, self.hosts.remove(fqdn, entry=host, dry_run=dry_run))
         self._first_seen.pop(fqdn, None)
         if not dry_run:
@@ -133,15 +138,9 @@ class Reconciler:
         keep = enrolled[0] if enrolled else max(
             hosts, key=lambda h: hosts_mod.created_at(h) or 0)
         for host in hosts:
-            if host is keep or not self._old_enough(host, report):
-                continue
-            fqdn = _fqdn(host)
-            what = 'host %s (instance %s is %s)' % (fqdn, instance, _fqdn(keep))
-            report.add(what, self.hosts.remove(fqdn, entry=host, dry_run=dry_run))
-            self._first_seen.pop(fqdn, None)
-            if not dry_run:
-                LOG.info('reconciler: removed %s', what)
-                self.audit.host_removed(fqdn, instance, 'novajoin-reconcile')
+            if host is not keep and self._old_enough(host, report):
+                self._remove(host, instance, 'instance %s is %s' % (
+                    instance, _fqdn(keep)), report, dry_run)
 
     def _lonely_subhost(self, host, report, dry_run):
         fqdn = _fqdn(host)

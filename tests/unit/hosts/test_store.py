@@ -103,6 +103,24 @@ def test_another_clouds_subhost_is_only_unlinked(host_ops, ipa_client, ipa):
     assert 'sub.example.test' in ipa.hosts and 'vm1.example.test' not in ipa.hosts
 
 
+SUB = 'vm1.storage.example.test'
+MYSQL = services.requested_services({'compact_service_mysql': '["storage"]'},
+                                    'vm1', 'example.test')
+
+
+def _made_just_before_the_batch(ipa_client, record):
+    """Another worker adds SUB with ``record`` just before sync's batch."""
+    real_batch = ipa_client.batch
+
+    def racing_batch(calls, deadline=None):
+        if ('host_add', [SUB]) in [(c[0], c[1]) for c in calls]:
+            ipa_client.batch = real_batch
+            real_batch([('host_add', [SUB], {'force': True,
+                                             'description': record})])
+        return real_batch(calls, deadline=deadline)
+    ipa_client.batch = racing_batch
+
+
 def test_sync_finishes_when_another_worker_makes_the_same_subhost(
         host_ops, enroll, ipa, ipa_client):
     # nova sends each update twice (legacy and versioned): two workers sync
@@ -110,23 +128,12 @@ def test_sync_finishes_when_another_worker_makes_the_same_subhost(
     # batch: this batch's host_add fails, but the subhost is the project's,
     # so the links stay and the job is done.
     fqdn = enroll(VM, 'vm1')
-    sub = 'vm1.storage.example.test'
-    wanted = services.requested_services(
-        {'compact_service_mysql': '["storage"]'}, 'vm1', 'example.test')
-    real_batch = ipa_client.batch
-
-    def racing_batch(calls, deadline=None):
-        if ('host_add', [sub]) in [(c[0], c[1]) for c in calls]:
-            ipa_client.batch = real_batch
-            real_batch([('host_add', [sub], {
-                'force': True,
-                'description': host_ops.cloud.subhost_record(payloads.NOVA_PROJECT)})])
-        return real_batch(calls, deadline=deadline)
-    ipa_client.batch = racing_batch
+    _made_just_before_the_batch(
+        ipa_client, host_ops.cloud.subhost_record(payloads.NOVA_PROJECT))
     ipa.calls.clear()
-    host_ops.sync(fqdn, payloads.NOVA_PROJECT, wanted)
-    assert fqdn in ipa.hosts[sub]['managedby_host']
-    assert 'mysql/%s@EXAMPLE.TEST' % sub in ipa.services
+    host_ops.sync(fqdn, payloads.NOVA_PROJECT, MYSQL)
+    assert fqdn in ipa.hosts[SUB]['managedby_host']
+    assert 'mysql/%s@EXAMPLE.TEST' % SUB in ipa.services
     # and at no moment did the link go away (the other worker, done already,
     # would have left the host without it until this one linked it again)
     assert not {'host_remove_managedby', 'service_remove_host',
@@ -136,20 +143,9 @@ def test_sync_finishes_when_another_worker_makes_the_same_subhost(
 def test_sync_never_links_a_subhost_another_project_made_meanwhile(
         host_ops, enroll, ipa, ipa_client):
     fqdn = enroll(VM, 'vm1')
-    sub = 'vm1.storage.example.test'
-    wanted = services.requested_services(
-        {'compact_service_mysql': '["storage"]'}, 'vm1', 'example.test')
-    real_batch = ipa_client.batch
-
-    def racing_batch(calls, deadline=None):
-        if ('host_add', [sub]) in [(c[0], c[1]) for c in calls]:
-            ipa_client.batch = real_batch
-            real_batch([('host_add', [sub], {
-                'force': True,
-                'description': host_ops.cloud.subhost_record('other-project')})])
-        return real_batch(calls, deadline=deadline)
-    ipa_client.batch = racing_batch
+    _made_just_before_the_batch(ipa_client,
+                                host_ops.cloud.subhost_record('other-project'))
     with pytest.raises(Conflict, match='another project'):
-        host_ops.sync(fqdn, payloads.NOVA_PROJECT, wanted)
-    assert fqdn not in ipa.hosts[sub].get('managedby_host', [])
-    assert 'mysql/%s@EXAMPLE.TEST' % sub not in ipa.services
+        host_ops.sync(fqdn, payloads.NOVA_PROJECT, MYSQL)
+    assert fqdn not in ipa.hosts[SUB].get('managedby_host', [])
+    assert 'mysql/%s@EXAMPLE.TEST' % SUB not in ipa.services
