@@ -61,12 +61,13 @@ class NoopIPA:
     def call(self, method, *args, **options):
         with self._lock:
             self.calls += 1
-        if method == 'host_find' and args:
-            instance = args[0]
+        if method == 'host_find' and options.get('userclass'):
+            # "novajoin: instance=<uuid> cloud=<id>"
+            instance = options['userclass'].split('=')[1].split()[0]
             fqdn = 'h-%s.example.test' % instance[:8]
             return {'result': [{'fqdn': [fqdn], 'managing_host': [fqdn],
-                                'description': [CLOUD.owner_record(
-                                    instance, PROJECT)]}]}
+                                'userclass': CLOUD.owner_values(
+                                    instance, PROJECT)}]}
         if method == 'dnszone_find':
             return {'result': []}
         return {'result': {}}
@@ -195,9 +196,9 @@ def create_hosts(ipa, m, token):
             fqdn = 'njbench-%s-%d.example.test' % (token, i)
             instances.append(instance)
             fqdns.append(fqdn)
+            values = CLOUD.owner_values(instance, PROJECT)
             calls.append(('host_add', [fqdn], {
-                'force': True, 'description': CLOUD.owner_record(instance,
-                                                                 PROJECT)}))
+                'force': True, 'description': values[0], 'userclass': values}))
         for result in ipa.batch(calls):
             if isinstance(result, Exception):
                 raise result

@@ -256,9 +256,10 @@ def main():
 
             def add(fqdn):
                 def job():   # what novajoin sends IPA for a first fetch
+                    values = records.owner_values(str(uuid.uuid4()), project,
+                                                  'default')
                     direct.call('host_add', fqdn, force=True, userpassword=uuid.uuid4().hex,
-                                userclass='bench', description=records.owner_record(
-                                    str(uuid.uuid4()), project, 'default'))
+                                userclass=['bench'] + values, description=values[0])
                 return job
 
             # IPA's speed drifts over minutes: novajoin and direct take turns,

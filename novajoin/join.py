@@ -171,11 +171,13 @@ class Enroller:
 
     def _host_attrs(self, req, otp, hostclass, location, image):
         """host_add options (reads the image only now, when adding)."""
-        attrs = {'description': self.cloud.owner_record(
-                     req.instance_id, req.project_id, key=self.otps.key_id),
+        values = self.cloud.owner_values(req.instance_id, req.project_id,
+                                         key=self.otps.key_id)
+        # The record goes in userclass (the host cannot rewrite it); the
+        # description repeats it for people (novajoin.hosts.records).
+        attrs = {'description': values[0],
+                 'userclass': ([hostclass] if hostclass else []) + values,
                  'userpassword': otp, 'force': True}
-        if hostclass:
-            attrs['userclass'] = hostclass
         if location:
             attrs['nshostlocation'] = location
         os_version = image.os_version()
@@ -274,7 +276,7 @@ class Enroller:
             [s for s in wanted.subhosts if s != fqdn], deadline)
         calls = [('host_add', [fqdn], attrs)] + subhosts.link_calls(
             fqdn, new_subhosts, wanted.principals, wanted.subhosts,
-            self.cloud.subhost_record(req.project_id))
+            self.cloud.subhost_values(req.project_id))
         try:
             create_mod.run_atomically(
                 self.ipa, calls, deadline, what='the enrollment of %s' % fqdn,

@@ -1,5 +1,6 @@
 """novajoin-reconcile: remove what novajoin left in IPA for deleted servers;
-with ``--adopt``, adopt the hosts novajoin 1.x made (novajoin.notify.adopt)."""
+with ``--adopt``, adopt the hosts novajoin 1.x made and move the records of
+novajoin 2.0 development builds into userclass (novajoin.notify.adopt)."""
 import logging
 import sys
 
@@ -23,8 +24,10 @@ CLI_OPTS = [
                 help='Instead of removing leaks, give the hosts novajoin 1.x '
                      'made (description "IPA host for OpenStack", no owner) '
                      'the owner record of the one live nova server they are '
-                     'named after. A dry run unless --apply is given. Needs '
-                     'an IPA administrator (--admin).'),
+                     'named after, and move the records novajoin 2.0 '
+                     'development builds kept in the description into '
+                     'userclass once nova confirms them. A dry run unless '
+                     '--apply is given. Needs an IPA administrator (--admin).'),
     cfg.BoolOpt('apply', default=False,
                 help='With --adopt: write the owner records.'),
     cfg.StrOpt('admin', default='admin',

@@ -107,11 +107,15 @@ class FakeIPA:
                 'value': fqdn.lower(), 'summary': None}
 
     def cmd_host_find(self, criteria=None, description=None, sizelimit=0,
-                      man_by_host=None, **_):
+                      man_by_host=None, userclass=None, **_):
         found = []
         for host in self.hosts.values():
             desc = (host.get('description') or [''])[0]
             if description is not None and description not in desc:
+                continue
+            # an option matches a value exactly (IPA ignores case)
+            if userclass is not None and userclass.lower() not in {
+                    v.lower() for v in host.get('userclass', [])}:
                 continue
             if criteria and criteria not in host['fqdn'][0] and criteria not in desc:
                 continue

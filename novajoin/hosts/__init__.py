@@ -3,7 +3,7 @@
 Used by both novajoin-server (enrollment) and novajoin-notify (updates,
 deletes, the reconciler), so that an ownership rule is written once:
 
-- ``records``: the ownership record kept in a host's ``description``
+- ``records``: the ownership record kept in a host's ``userclass``
   (instance, project, cloud) and which records this cloud may act on;
 - ``services``: TripleO service metadata turned into checked subhosts and
   principals, and who may ask for them (a privilege, confined to the cloud's

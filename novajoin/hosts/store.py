@@ -6,7 +6,7 @@ hosts whose ownership record names this cloud (``records.Cloud``) are ever
 found here, so nothing here touches another cloud's hosts in a shared realm.
 
 What "hangs off" a host H (see ``novajoin.hosts.create``):
-- subhosts (description ``novajoin: subhost``) that H manages,
+- subhosts (userclass record ``novajoin: subhost``) that H manages,
 - services on those subhosts (or on shared VIP hosts) that H manages,
 - H's own DNS records (A/AAAA and their PTRs; floating IPs included).
 
@@ -21,7 +21,6 @@ import uuid
 from novajoin import validation
 from novajoin.hosts import create
 from novajoin.hosts import dns
-from novajoin.hosts import records
 from novajoin.hosts import subhosts
 from novajoin.ipa import errors
 
@@ -70,24 +69,24 @@ class Hosts:
     def owned_by(self, instance_id):
         """Host entries whose ownership record names this instance.
 
-        The criteria search matches the id inside the description; only an
-        exact owner record of this cloud counts, so a host re-used by another
-        instance, another cloud's host or a look-alike description is never
-        taken. An id that is not a UUID (a tenant may set a port's
-        ``device_id`` to anything) owns nothing and never reaches IPA.
+        An exact search for the instance's userclass index, which only
+        novajoin (when adding) and administrators write; only an exact owner
+        record of this cloud counts. An id that is not a UUID (a tenant may set
+        a port's ``device_id`` to anything) owns nothing and never reaches IPA.
         """
         instance_id = validation.canonical_uuid(instance_id)
         if instance_id is None:
             return []
         # all=True: managing_host tells remove() whether there is more to do
-        found = self.ipa.call('host_find', instance_id, all=True, sizelimit=0)
+        found = self.ipa.call('host_find', all=True, sizelimit=0,
+                              userclass=self.cloud.instance_index(instance_id))
         return [h for h in found.get('result', [])
                 if (self.cloud.owner(h) or (None,))[0] == instance_id]
 
     def novajoin_hosts(self):
         """Every host carrying this cloud's record (owned hosts, subhosts)."""
-        found = self.ipa.call('host_find', records.PREFIX, all=True,
-                              sizelimit=0)
+        found = self.ipa.call('host_find', all=True, sizelimit=0,
+                              userclass=self.cloud.index())
         if found.get('truncated'):
             LOG.warning('IPA truncated the list of novajoin hosts at %d; the '
                         'rest is looked at on the next run', found.get('count'))
@@ -189,7 +188,7 @@ class Hosts:
             calls += subhosts.link_calls(
                 fqdn, subhosts.missing(self.ipa, self.cloud, project_id,
                                        new_hosts),
-                new_principals, new_hosts, self.cloud.subhost_record(project_id))
+                new_principals, new_hosts, self.cloud.subhost_values(project_id))
             if not dry_run:
                 try:
                     # Another worker may make the same subhost a moment

@@ -24,7 +24,8 @@ def missing(ipa, cloud, project_id, names, deadline=None):
     """
     if not names:
         return []
-    results = ipa.batch([('host_show', [n], {}) for n in names], deadline=deadline)
+    results = ipa.batch([('host_show', [n], {'all': True}) for n in names],
+                        deadline=deadline)
     out = []
     for name, result in zip(names, results):
         if isinstance(result, errors.NotFound):
@@ -60,11 +61,12 @@ def ours(ipa, cloud, project_id, names, deadline=None):
         return False
 
 
-def link_calls(fqdn, create, principals, manage, record):
+def link_calls(fqdn, create, principals, manage, values):
     """IPA calls (for one batch) that create the subhosts ``create`` with the
-    ownership ``record`` and the services ``principals``, and let ``fqdn``
-    manage them and ``manage``."""
-    calls = [('host_add', [h], {'force': True, 'description': record})
+    ownership userclass ``values`` (``Cloud.subhost_values``) and the
+    services ``principals``, and let ``fqdn`` manage them and ``manage``."""
+    calls = [('host_add', [h], {'force': True, 'description': values[0],
+                                'userclass': list(values)})
              for h in create]
     calls += [('service_add', [p], {'force': True}) for p in principals]
     calls += [('service_add_host', [p], {'host': [fqdn]})

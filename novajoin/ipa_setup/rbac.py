@@ -30,15 +30,17 @@ DNS_LOCATION = 'cn=dns,%(basedn)s'
 # clears (A, AAAA, SSHFP -- a guest's ipa-client-install adds SSHFP).
 DNS_RECORD_ATTRS = ['arecord', 'aaaarecord', 'ptrrecord', 'sshfprecord']
 
-# Every host novajoin creates carries a description that starts with this
-# (novajoin.hosts.records: "novajoin: instance=...", "novajoin: subhost ...").
-# The role can set a description only when it adds a host, never change one
-# (it holds no write on description), so the filter below tells the hosts
-# novajoin made from those an administrator made, IPA servers included, and
-# novajoin cannot move a host from one side to the other. IPA ANDs it with
-# its own (objectclass=ipahost) for type=host; permission_add/_mod take it,
-# and permission_show reports it, as ``extratargetfilter``.
-NOVAJOIN_HOSTS = '(description=novajoin:*)'
+# Every host novajoin creates carries userclass values that start with this
+# (novajoin.hosts.records: "novajoin: instance=...", "novajoin: cloud=...").
+# The role can set userclass only when it adds a host, never change it (it
+# holds no write on userclass), and a host cannot write its own userclass
+# (it can write its own description: IPA's default ACI "Hosts can modify
+# their own certs and keytabs"), so the filter below tells the hosts novajoin
+# made from those an administrator made, IPA servers included, and neither
+# novajoin nor a host can move a host from one side to the other. IPA ANDs
+# it with its own (objectclass=ipahost) for type=host; permission_add/_mod
+# take it, and permission_show reports it, as ``extratargetfilter``.
+NOVAJOIN_HOSTS = '(userclass=novajoin:*)'
 NO_FILTER = ()
 
 # name -> (permission_add options, why). %(basedn)s is filled in from IPA.
@@ -51,7 +53,7 @@ CUSTOM_PERMISSIONS = {
         {'type': 'host', 'ipapermright': ['add'],
          'extratargetfilter': [NOVAJOIN_HOSTS]},
         'host_add (instance hosts with OTP, userclass and description, and '
-        'service subhosts), only with a "novajoin:" description: everything '
+        'service subhosts), only with a "novajoin:" userclass: everything '
         'novajoin creates is then something it may later manage and remove, '
         'never a host it cannot clean up. Replaces System: Add Hosts'),
     'Novajoin - Remove Hosts': (

@@ -64,16 +64,19 @@ class Scenario:
         self.step('env', 'env', 'realm', 'domain')
         self.expect_not_found('host_show (new)', 'host_show', self.host, all=True)
         self.step('host_add', 'host_add', self.host, force=True,
-                  userpassword='Otp-%s' % self.short, userclass='njclass',
+                  userpassword='Otp-%s' % self.short,
+                  userclass=['njclass'] + records.owner_values(
+                      'ipa-calls', 'ipa-calls-project', 'default'),
                   description=records.owner_record('ipa-calls', 'ipa-calls-project',
                                                    'default'),
                   nsosversion='debian 12', nshostlocation='rack 1')
         self.step('host_show', 'host_show', self.host, all=True)
         self.step('host_mod userpassword', 'host_mod', self.host,
                   userpassword='Otp2-%s' % self.short)
-        subhost_record = records.subhost_record('ipa-calls-project', 'default')
+        subhost_values = records.subhost_values('ipa-calls-project', 'default')
         calls = [('host_add', [self.subhost], {'force': True,
-                                               'description': subhost_record}),
+                                               'description': subhost_values[0],
+                                               'userclass': subhost_values}),
                  ('service_add', [http], {'force': True}),
                  ('service_add', [sub_http], {'force': True}),
                  ('service_add_host', [sub_http], {'host': [self.host]}),
@@ -88,6 +91,8 @@ class Scenario:
             self.done.append('batch ' + method)
         # -- novajoin-notify / reconcile --
         self.step('host_find', 'host_find', self.host)
+        self.step('host_find userclass', 'host_find', all=True, sizelimit=0,
+                  userclass=records.cloud_index('default'))
         self.step('service_find', 'service_find', self.subhost)
         self.step('dnszone_show', 'dnszone_show', FORWARD_ZONE)
         self.step('dnszone_find', 'dnszone_find')

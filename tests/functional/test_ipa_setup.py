@@ -219,10 +219,10 @@ def test_host_rights_reach_only_novajoin_hosts(ipa_env, ipa_admin,
         ipa_admin.call('host_add', theirs, force=True,
                        description='made by an administrator')
         nova.call('host_add', instance, force=True, userpassword='Otp-' + unique,
-                  description=records.owner_record(str(uuid.uuid4()),
-                                                   'p' + unique, 'default'))
+                  userclass=records.owner_values(str(uuid.uuid4()),
+                                                 'p' + unique, 'default'))
         nova.call('host_add', subhost, force=True,
-                  description=records.subhost_record('p' + unique, 'default'))
+                  userclass=records.subhost_values('p' + unique, 'default'))
 
         # managedBy: whoever is in it may fetch the host's keytab.
         result = nova.call('host_add_managedby', subhost, host=[instance])
@@ -236,7 +236,7 @@ def test_host_rights_reach_only_novajoin_hosts(ipa_env, ipa_admin,
         # The filter holds because novajoin cannot relabel a host.
         for host in (theirs, instance):
             with pytest.raises(errors.ACIError):
-                nova.call('host_mod', host, description='novajoin: subhost')
+                nova.call('host_mod', host, userclass=['novajoin: subhost'])
 
         # An OTP on a host that is not enrolled yet lets its holder enroll.
         nova.call('host_mod', instance, userpassword='Otp2-' + unique)
@@ -246,7 +246,8 @@ def test_host_rights_reach_only_novajoin_hosts(ipa_env, ipa_admin,
         # Creating: only hosts that carry novajoin's record.
         with pytest.raises(errors.ACIError):
             nova.call('host_add', 'njbare-%s.%s' % (unique, domain), force=True,
-                      description='novajoin test')
+                      description=records.owner_record(str(uuid.uuid4()),
+                                                       'p' + unique, 'default'))
 
         # Deleting: the administrator's host stays.
         with pytest.raises(errors.ACIError):
@@ -271,8 +272,8 @@ def test_host_del_of_a_novajoin_host_still_cleans_up(ipa_env, ipa_admin,
     reverse = '2.0.192.in-addr.arpa.'
     try:
         nova.call('host_add', fqdn, force=True, userpassword='Otp-' + unique,
-                  description=records.owner_record(str(uuid.uuid4()),
-                                                   'p' + unique, 'default'))
+                  userclass=records.owner_values(str(uuid.uuid4()),
+                                                 'p' + unique, 'default'))
         nova.call('service_add', 'HTTP/' + fqdn, force=True)
         nova.call('dnsrecord_add', ipa_env['IPA_FORWARD_ZONE'], short,
                   arecord=['192.0.2.' + octet])
@@ -330,7 +331,7 @@ def test_permission_set_up_before_the_scoping_gets_its_filter(
             'corrected permission %r (extratargetfilter)' % service_name]
         shown = ipa_admin.call('permission_show', host_name, all=True)['result']
         assert sorted(shown['ipapermtargetfilter']) == [
-            '(description=novajoin:*)', '(objectclass=ipahost)']
+            '(objectclass=ipahost)', '(userclass=novajoin:*)']
         shown = ipa_admin.call('permission_show', service_name, all=True)['result']
         assert shown['ipapermtargetfilter'] == ['(objectclass=ipaservice)']
         assert not converge().changed

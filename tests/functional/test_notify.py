@@ -13,6 +13,7 @@ real neutron in test_notify_neutron.py.
 """
 import json
 import random
+import subprocess
 import uuid
 
 import pytest
@@ -23,6 +24,8 @@ from novajoin.hosts import records
 from novajoin.hosts import services
 from novajoin.ipa import errors
 from novajoin.validation import VendordataRequest
+from novajoin.ipa.auth import KerberosAuth
+from novajoin.ipa.client import IPAClient
 from tests.functional import notify_env
 from tests.functional import nova_api
 from tests.functional.notify_env import wait_until
@@ -421,3 +424,69 @@ def test_delete_of_another_clouds_instance_leaves_its_host(
     wait_until(lambda: 'instance.delete.end from nova-compute:compute-1: '
                'not_enrolled' in listener.log(), 30, what='delete handled')
     assert state.exists(fqdn)
+
+
+# -- a guest rewriting its own IPA entry --------------------------------------------
+
+ATTACKER = 'a77ac4e5000000000000000000000001'     # a project not in service_projects
+
+
+def _host_client(ipa_env, fqdn, otp_value, tmp_path):
+    """An IPA client acting as the host itself, as its guest's root can: the
+    host enrolled with its OTP (ipa-join) and its keytab."""
+    keytab = str(tmp_path / 'guest.keytab')
+    proc = subprocess.run(
+        [ipa_env['IPA_JOIN'], '-s', ipa_env['IPA_SERVER'], '-h', fqdn,
+         '-w', otp_value, '-k', keytab], capture_output=True, text=True,
+        timeout=60, env={'PATH': '/usr/bin:/bin',
+                         'KRB5_CONFIG': ipa_env['IPA_KRB5_CONFIG']})
+    assert proc.returncode == 0, proc.stderr
+    auth = KerberosAuth(keytab, 'host/%s' % fqdn,
+                        krb5_config=ipa_env['IPA_KRB5_CONFIG'])
+    return IPAClient([ipa_env['IPA_SERVER']], auth,
+                     ca_file=ipa_env['IPA_CA_CERT'], read_timeout=30)
+
+
+def test_a_guest_that_rewrites_its_description_gets_no_other_projects_identity(
+        start_listener, bus, state, peers_env, ipa_env, unique, tmp_path):
+    """IPA lets an enrolled host rewrite its own description. A tenant's guest
+    that writes there the owner record of the service project, then asks (by
+    metadata) for that project's VIP, must get no managedBy link to the VIP:
+    that link would let it fetch the VIP's keytab. The record novajoin
+    believes is in userclass, which the host cannot write."""
+    vip = 'njvip%s.example.test' % unique
+    _, victim = state.enroll('njv%s' % unique,
+                             {'managed_service_vip': 'HTTP/' + vip})
+    state.hosts.add(vip)
+    state.services.add('HTTP/' + vip)
+    instance = str(uuid.uuid4())
+    req = VendordataRequest.from_json({
+        'project-id': ATTACKER, 'instance-id': instance, 'image-id': '',
+        'user-data': None, 'hostname': 'nja%s' % unique,
+        'metadata': {'ipa_enroll': 'True'}, 'boot-roles': 'member'})
+    answer = state.enroller.handle(req)
+    fqdn = answer['hostname']
+    state.hosts.add(fqdn)
+    guest = _host_client(ipa_env, fqdn, answer['ipaotp'], tmp_path)
+
+    forged = records.owner_record(instance, PROJECT, 'default',
+                                  state.enroller.otps.key_id)
+    guest.call('host_mod', fqdn, description=forged)     # IPA allows this
+    with pytest.raises(errors.ACIError):                 # and not this
+        guest.call('host_mod', fqdn, userclass=[forged])
+    shown = state.ipa.call('host_show', fqdn, all=True)['result']
+    assert shown['description'] == [forged]
+
+    listener = start_listener()
+    emit(peers_env, bus, [{'event': 'update', 'instance': notify_env.nova_instance(
+        instance, ATTACKER, 'nja%s' % unique,
+        {'ipa_enroll': 'True', 'managed_service_vip': 'HTTP/' + vip}),
+        'old': {'task_state': 'rebooting'}}], 'versioned')
+    wait_until(lambda: 'services of %s not changed' % fqdn in listener.log(),
+               30, what='the update refused')
+    # judged as the project nova and userclass say, not the forged one
+    assert 'project %s may not request' % ATTACKER in listener.log()
+    vip_entry = state.ipa.call('host_show', vip, all=True)['result']
+    assert sorted(vip_entry['managedby_host']) == sorted([vip, victim])
+    service = state.ipa.call('service_show', 'HTTP/' + vip, all=True)['result']
+    assert fqdn not in service.get('managedby_host', [])

@@ -90,11 +90,16 @@ def test_nova_gets_an_otp_and_ipa_has_the_host(server, ipa_admin, ipa_env, uniqu
     ISSUED.append(direct['ipaotp'])
     assert handler == direct            # the second fetch: the same OTP
     host = ipa_admin.call('host_show', fqdn, all=True)['result']
-    assert host['userclass'] == ['webservers']
+    record = ('novajoin: instance=%s project=%s cloud=default key=%s'
+              % (inst['uuid'], result['instance']['project_id'], OTP_KEY))
+    # the owner record in userclass (the host cannot write it), beside the
+    # host class and the two search keys; the description repeats it
+    assert sorted(host['userclass']) == sorted([
+        'webservers', record,
+        'novajoin: instance=%s cloud=default' % inst['uuid'],
+        'novajoin: cloud=default'])
     assert host['has_password'] is True and host['has_keytab'] is False
-    assert host['description'] == [
-        'novajoin: instance=%s project=%s cloud=default key=%s'
-        % (inst['uuid'], result['instance']['project_id'], OTP_KEY)]
+    assert host['description'] == [record]
     assert host['nsosversion'] == ['debian']
     # a third fetch, later and through another worker, is still the same
     again, _ = nova_call(server, inst, mode='direct')
@@ -189,6 +194,9 @@ def test_services_and_subhosts(server, ipa_admin, ipa_env, unique, cleanup):
     for host in (sub, vip):
         shown = ipa_admin.call('host_show', host, all=True)['result']
         assert shown['description'] == [
+            'novajoin: subhost project=%s cloud=default' % project]
+        assert sorted(shown['userclass']) == [
+            'novajoin: cloud=default',
             'novajoin: subhost project=%s cloud=default' % project]
         assert fqdn in shown['managedby_host']
     for principal in ('HTTP/%s' % sub, 'haproxy/%s' % vip):

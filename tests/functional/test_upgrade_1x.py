@@ -162,6 +162,53 @@ def test_a_1x_host_two_live_servers_are_named_after_is_left_alone(
         records.LEGACY_1X_DESCRIPTION
 
 
+def test_description_records_move_to_userclass_only_when_nova_confirms(
+        tmp_path, bus, nova, made, ipa_admin, ipa_env, novajoin_identity,
+        peers_env, unique):
+    """Hosts as novajoin 2.0 development builds made them (the record in the
+    description only): an honest one is moved into userclass and then removed
+    by a real delete; one whose guest rewrote its description to claim the
+    first one's instance is listed and left as it is."""
+    domain = ipa_env['IPA_DOMAIN']
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    honest = 'nj%sh.%s' % (unique, domain)
+    forged = 'nj%sf.%s' % (unique, domain)
+    key = otp.key_id(SECRET)
+    for fqdn in (honest, forged):
+        ipa_admin.call('host_add', fqdn, force=True,
+                       description=records.owner_record(first, PROJECT,
+                                                        'default', key),
+                       userclass=['webservers'])
+        made.append(fqdn)
+    nova.create(first, PROJECT, honest.split('.')[0])
+    nova.create(second, PROJECT, forged.split('.')[0])
+    conf = conf_for(tmp_path, bus, ipa_env, novajoin_identity, peers_env, 'adopt')
+
+    out = adopt(conf, ipa_env, '--apply')
+    assert 'adopt %s: record moved to userclass: instance %s of project %s' % (
+        honest, first, PROJECT) in out
+    assert 'leave %s: its description names instance %s' % (forged, first) in out
+    moved = show(ipa_admin, honest)
+    assert records.owner_of(moved) == (first, PROJECT, 'default')
+    assert records.otp_key_of(moved) == key
+    assert 'webservers' in moved['userclass']
+    assert records.owner_of(show(ipa_admin, forged)) is None
+
+    listener = notify_env.NotifyProcess(
+        conf_for(tmp_path, bus, ipa_env, novajoin_identity, peers_env, 'notify'),
+        tmp_path / 'notify.log', None)
+    listener.start()
+    try:
+        nova.delete(first)
+        notify_env.emit_nova(peers_env, bus.url, [delete_event(first, honest)],
+                             bus.legacy, bus.versioned, 'versioned')
+        wait_until(lambda: show(ipa_admin, honest) is None, 30,
+                   what='host removed')
+        assert show(ipa_admin, forged) is not None
+    finally:
+        listener.stop()
+
+
 def test_novajoin_server_starts_with_a_1x_join_conf_and_warns(
         tmp_path, ipa_env, peers_env, novajoin_identity, ipa_admin, unique):
     port = peers.free_port()

@@ -116,7 +116,7 @@ def test_host_permissions_only_reach_novajoin_hosts():
     for name in HOST_PERMISSIONS:
         options = rbac.CUSTOM_PERMISSIONS[name][0]
         assert options['type'] == 'host'
-        assert options['extratargetfilter'] == ['(description=novajoin:*)'], name
+        assert options['extratargetfilter'] == ['(userclass=novajoin:*)'], name
     # The built-ins they replace reach every host, IPA servers included.
     names = rbac.permission_names(ca_enabled=True)
     for builtin in ('System: Add Hosts', 'System: Remove Hosts',
@@ -134,7 +134,7 @@ def test_fresh_ipa_gets_the_host_filters():
     added = {w[1][0]: w[2] for w in ipa.writes if w[0] == 'permission_add'}
     assert added['Novajoin - Modify Host managedBy'] == {
         'type': 'host', 'ipapermright': ['write'], 'attrs': ['managedby'],
-        'extratargetfilter': ['(description=novajoin:*)']}
+        'extratargetfilter': ['(userclass=novajoin:*)']}
     assert list(added['Novajoin - Modify Service managedBy'][
         'extratargetfilter']) == []
 
@@ -147,7 +147,7 @@ def test_permission_without_its_filter_gets_it():
     ipa = ScriptedIPA(objects)
     report = _converge(ipa)
     assert ipa.writes == [('permission_mod', ('Novajoin - Modify Host managedBy',),
-                           {'extratargetfilter': ['(description=novajoin:*)']})]
+                           {'extratargetfilter': ['(userclass=novajoin:*)']})]
     assert report.changes == ["corrected permission 'Novajoin - Modify Host "
                               "managedBy' (extratargetfilter)"]
 
@@ -164,7 +164,7 @@ def test_filter_added_by_hand_is_taken_away():
     assert list(mods.pop('Novajoin - Modify Service managedBy')[
         'extratargetfilter']) == []
     assert mods == {'Novajoin - Remove Hosts': {
-        'extratargetfilter': ['(description=novajoin:*)']}}
+        'extratargetfilter': ['(userclass=novajoin:*)']}}
 
 
 def test_old_deployment_loses_the_unscoped_builtins():

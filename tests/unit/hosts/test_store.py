@@ -10,17 +10,86 @@ from novajoin.hosts import store as hosts
 from tests.unit.notify import payloads
 
 VM = payloads.NOVA_INSTANCE
+OTHER = '11111111-2222-4333-8444-555555555555'
+
+
+def add(ipa_client, fqdn, values=(), description=None):
+    """host_add as novajoin makes a host: its userclass ``values`` (the
+    record first), the record repeated in the description."""
+    options = {'force': True}
+    if values:
+        options['userclass'] = list(values)
+        options['description'] = values[0]
+    if description is not None:
+        options['description'] = description
+    ipa_client.call('host_add', fqdn, **options)
+
+
+def names(entries):
+    return sorted(h['fqdn'][0] for h in entries)
 
 
 def test_owned_by_needs_the_exact_owner_record(host_ops, ipa_client):
-    ipa_client.call('host_add', 'a.example.test', force=True,
-                    description=ownership.owner_record(VM, 'p', 'default'))
-    ipa_client.call('host_add', 'b.example.test', force=True,
-                    description='not novajoin, mentions %s' % VM)
-    assert [h['fqdn'][0] for h in host_ops.owned_by(VM)] == ['a.example.test']
+    add(ipa_client, 'a.example.test', ownership.owner_values(VM, 'p', 'default'))
+    add(ipa_client, 'b.example.test', ['web'],
+        description='not novajoin, mentions %s' % VM)
+    # the index without a record: no owner
+    add(ipa_client, 'c.example.test', [ownership.instance_index(VM, 'default'),
+                                       ownership.cloud_index('default')])
+    assert names(host_ops.owned_by(VM)) == ['a.example.test']
     assert host_ops.owned_by('') == []
-    assert [h['fqdn'][0] for h in host_ops.owned_by(VM.upper())] == [
-        'a.example.test']
+    assert names(host_ops.owned_by(VM.upper())) == ['a.example.test']
+
+
+def test_owned_by_believes_userclass_not_a_rewritten_description(
+        host_ops, ipa_client, ipa):
+    # An enrolled host may rewrite its own description (IPA's default ACI):
+    # claiming another instance or project there changes nothing.
+    add(ipa_client, 'vm1.example.test', ownership.owner_values(VM, 'p', 'default'))
+    ipa_client.call('host_mod', 'vm1.example.test',
+                    description=ownership.owner_record(OTHER, 'attacker',
+                                                       'default'))
+    found = host_ops.owned_by(VM)
+    assert names(found) == ['vm1.example.test']
+    assert host_ops.cloud.owner(found[0]) == (VM, 'p', 'default')
+    assert host_ops.owned_by(OTHER) == []
+    # the search was the exact index, not a text search of descriptions
+    ipa.calls.clear()
+    assert host_ops.owned_by(VM)
+    assert ipa.calls == ['host_find']
+
+
+def test_owned_by_never_finds_a_host_whose_description_alone_names_it(
+        host_ops, ipa_client):
+    # forged by a guest, or written by novajoin 2.0 development builds (not adopted yet)
+    add(ipa_client, 'forged.example.test',
+        description=ownership.owner_record(VM, 'p', 'default'))
+    # another instance's host, its description rewritten to claim VM
+    add(ipa_client, 'other.example.test',
+        ownership.owner_values(OTHER, 'attacker', 'default'),
+        description=ownership.owner_record(VM, 'p', 'default'))
+    add(ipa_client, 'sub.example.test',
+        description=ownership.subhost_record('p', 'default'))
+    assert host_ops.owned_by(VM) == []
+    assert names(host_ops.novajoin_hosts()) == ['other.example.test']
+
+
+def test_novajoin_hosts_lists_only_hosts_with_this_clouds_index(host_ops,
+                                                                ipa_client):
+    add(ipa_client, 'mine.example.test',
+        ['web'] + ownership.owner_values(VM, 'p', 'default'))
+    add(ipa_client, 'my-sub.example.test', ownership.subhost_values('p', 'default'))
+    add(ipa_client, 'theirs.example.test',
+        ownership.owner_values(OTHER, 'p', 'other-cloud'))
+    add(ipa_client, 'their-sub.example.test',
+        ownership.subhost_values('p', 'other-cloud'))
+    add(ipa_client, 'admins.example.test', ['web'], description='mail server')
+    add(ipa_client, 'described.example.test',
+        description=ownership.owner_record(OTHER, 'p', 'default'))
+    # this cloud's index, no record: not novajoin's
+    add(ipa_client, 'index-only.example.test', [ownership.cloud_index('default')])
+    assert names(host_ops.novajoin_hosts()) == ['mine.example.test',
+                                                'my-sub.example.test']
 
 
 def test_an_id_that_is_not_a_uuid_owns_nothing_and_never_reaches_ipa(
@@ -68,8 +137,7 @@ def test_created_at_from_the_time_based_unique_id():
 
 
 def test_a_host_managing_nothing_else_needs_no_look_up(host_ops, ipa_client, ipa):
-    ipa_client.call('host_add', 'solo.example.test', force=True,
-                    description=ownership.owner_record(VM, 'p', 'default'))
+    add(ipa_client, 'solo.example.test', ownership.owner_values(VM, 'p', 'default'))
     ipa.calls.clear()
     entry = {'fqdn': ['solo.example.test'], 'managing_host': ['solo.example.test']}
     host_ops.remove('solo.example.test', entry=entry)
@@ -82,21 +150,18 @@ def test_a_host_managing_nothing_else_needs_no_look_up(host_ops, ipa_client, ipa
 
 
 def test_another_clouds_hosts_are_never_found(host_ops, ipa_client):
-    ipa_client.call('host_add', 'mine.example.test', force=True,
-                    description=ownership.owner_record(VM, 'p', 'default'))
-    ipa_client.call('host_add', 'theirs.example.test', force=True,
-                    description=ownership.owner_record(VM, 'p', 'other-cloud'))
-    ipa_client.call('host_add', 'their-sub.example.test', force=True,
-                    description=ownership.subhost_record('p', 'other-cloud'))
-    assert [h['fqdn'][0] for h in host_ops.owned_by(VM)] == ['mine.example.test']
-    assert [h['fqdn'][0] for h in host_ops.novajoin_hosts()] == ['mine.example.test']
+    add(ipa_client, 'mine.example.test', ownership.owner_values(VM, 'p', 'default'))
+    add(ipa_client, 'theirs.example.test',
+        ownership.owner_values(VM, 'p', 'other-cloud'))
+    add(ipa_client, 'their-sub.example.test',
+        ownership.subhost_values('p', 'other-cloud'))
+    assert names(host_ops.owned_by(VM)) == ['mine.example.test']
+    assert names(host_ops.novajoin_hosts()) == ['mine.example.test']
 
 
 def test_another_clouds_subhost_is_only_unlinked(host_ops, ipa_client, ipa):
-    ipa_client.call('host_add', 'vm1.example.test', force=True,
-                    description=ownership.owner_record(VM, 'p', 'default'))
-    ipa_client.call('host_add', 'sub.example.test', force=True,
-                    description=ownership.subhost_record('p', 'other-cloud'))
+    add(ipa_client, 'vm1.example.test', ownership.owner_values(VM, 'p', 'default'))
+    add(ipa_client, 'sub.example.test', ownership.subhost_values('p', 'other-cloud'))
     ipa_client.call('host_add_managedby', 'sub.example.test',
                     host=['vm1.example.test'])
     host_ops.remove('vm1.example.test')
@@ -108,15 +173,17 @@ MYSQL = services.requested_services({'compact_service_mysql': '["storage"]'},
                                     'vm1', 'example.test')
 
 
-def _made_just_before_the_batch(ipa_client, record):
-    """Another worker adds SUB with ``record`` just before sync's batch."""
+def _made_just_before_the_batch(ipa_client, values):
+    """Another worker adds SUB with userclass ``values`` just before sync's
+    batch."""
     real_batch = ipa_client.batch
 
     def racing_batch(calls, deadline=None):
         if ('host_add', [SUB]) in [(c[0], c[1]) for c in calls]:
             ipa_client.batch = real_batch
             real_batch([('host_add', [SUB], {'force': True,
-                                             'description': record})])
+                                             'description': values[0],
+                                             'userclass': list(values)})])
         return real_batch(calls, deadline=deadline)
     ipa_client.batch = racing_batch
 
@@ -129,7 +196,7 @@ def test_sync_finishes_when_another_worker_makes_the_same_subhost(
     # so the links stay and the job is done.
     fqdn = enroll(VM, 'vm1')
     _made_just_before_the_batch(
-        ipa_client, host_ops.cloud.subhost_record(payloads.NOVA_PROJECT))
+        ipa_client, host_ops.cloud.subhost_values(payloads.NOVA_PROJECT))
     ipa.calls.clear()
     host_ops.sync(fqdn, payloads.NOVA_PROJECT, MYSQL)
     assert fqdn in ipa.hosts[SUB]['managedby_host']
@@ -144,7 +211,7 @@ def test_sync_never_links_a_subhost_another_project_made_meanwhile(
         host_ops, enroll, ipa, ipa_client):
     fqdn = enroll(VM, 'vm1')
     _made_just_before_the_batch(ipa_client,
-                                host_ops.cloud.subhost_record('other-project'))
+                                host_ops.cloud.subhost_values('other-project'))
     with pytest.raises(Conflict, match='another project'):
         host_ops.sync(fqdn, payloads.NOVA_PROJECT, MYSQL)
     assert fqdn not in ipa.hosts[SUB].get('managedby_host', [])

@@ -126,6 +126,8 @@ def test_only_the_exact_1x_description_is_adopted(adopter, ipa):
             ('owned.example.test', records.owner_record(OTHER, PROJECT,
                                                         'default'))]:
         ipa.cmd_host_add(fqdn, force=True, description=description)
+    ipa.hosts['owned.example.test']['userclass'] = records.owner_values(
+        OTHER, PROJECT, 'default')
     before = json.dumps(ipa.hosts, sort_keys=True)
     report = adopter(server(VM, 'admin'), server(VM, 'mine'),
                      server(OTHER, 'owned')).run(apply=True)
@@ -192,3 +194,78 @@ def test_the_otp_never_appears_in_a_described_call():
     line = store.describe(('host_mod', ['vm1.example.test'],
                            {'userpassword': 's3cret-otp', 'description': 'd'}))
     assert 's3cret-otp' not in line and 'userpassword=***' in line
+
+
+# -- records novajoin 2.0 development builds kept in the description -------------------
+
+def described_host(ipa, fqdn, record, enrolled=True, classes=()):
+    """A host as novajoin 2.0 development builds made it: the record in the description
+    only (a guest could have rewritten it)."""
+    ipa.cmd_host_add(fqdn, force=True, description=record)
+    if classes:
+        ipa.hosts[fqdn]['userclass'] = list(classes)
+    ipa.hosts[fqdn]['_keytab'] = enrolled
+
+
+def test_a_description_record_nova_confirms_moves_to_userclass(adopter, ipa):
+    key = '0123abcd'
+    described_host(ipa, 'vm1.example.test',
+                   records.owner_record(VM, PROJECT, 'default', key),
+                   classes=['webserver'])
+    report = adopter(server(VM, 'vm1')).run(apply=True)
+    host = ipa.hosts['vm1.example.test']
+    assert records.owner_of(host) == (VM, PROJECT, 'default')
+    assert records.otp_key_of(host) == key     # its OTP stays derivable
+    assert host['userclass'][0] == 'webserver'
+    assert records.instance_index(VM, 'default') in host['userclass']
+    assert [fqdn for fqdn, _ in report.adopted] == ['vm1.example.test']
+
+
+def test_a_description_naming_another_instance_is_left(adopter, ipa):
+    # vm2's guest rewrote its description to claim vm1's instance
+    described_host(ipa, 'vm1.example.test',
+                   records.owner_record(VM, PROJECT, 'default'))
+    described_host(ipa, 'vm2.example.test',
+                   records.owner_record(VM, PROJECT, 'default'))
+    report = adopter(server(VM, 'vm1'), server(OTHER, 'vm2')).run(apply=True)
+    assert records.owner_of(ipa.hosts['vm2.example.test']) is None
+    assert records.owner_of(ipa.hosts['vm1.example.test']) == (VM, PROJECT,
+                                                               'default')
+    assert [fqdn for fqdn, _ in report.left] == ['vm2.example.test']
+
+
+def test_a_description_naming_another_project_is_left(adopter, ipa):
+    described_host(ipa, 'vm1.example.test',
+                   records.owner_record(VM, PROJECT_B, 'default'))
+    report = adopter(server(VM, 'vm1')).run(apply=True)
+    assert records.owner_of(ipa.hosts['vm1.example.test']) is None
+    assert 'nova says' in report.left[0][1]
+
+
+def test_a_described_subhost_moves_only_when_its_managers_are_the_project(
+        adopter, ipa):
+    described_host(ipa, 'vm1.example.test',
+                   records.owner_record(VM, PROJECT, 'default'))
+    described_host(ipa, 'vm2.example.test',
+                   records.owner_record(OTHER, PROJECT_B, 'default'))
+    for name, managers in (('sub1.example.test', ['vm1.example.test']),
+                           ('sub2.example.test', ['vm1.example.test',
+                                                  'vm2.example.test'])):
+        described_host(ipa, name, records.subhost_record(PROJECT, 'default'),
+                       enrolled=False)
+        ipa.cmd_host_add_managedby(name, host=managers)
+    report = adopter(server(VM, 'vm1'),
+                     server(OTHER, 'vm2', project=PROJECT_B)).run(apply=True)
+    assert records.subhost_owner(ipa.hosts['sub1.example.test']) == (
+        PROJECT, 'default')
+    assert records.subhost_owner(ipa.hosts['sub2.example.test']) is None
+    assert dict(report.left)['sub2.example.test'].endswith('vm2.example.test')
+
+
+def test_moving_description_records_is_a_dry_run_by_default(adopter, ipa):
+    described_host(ipa, 'vm1.example.test',
+                   records.owner_record(VM, PROJECT, 'default'))
+    before = json.dumps(ipa.hosts, sort_keys=True)
+    report = adopter(server(VM, 'vm1')).run()
+    assert json.dumps(ipa.hosts, sort_keys=True) == before
+    assert [fqdn for fqdn, _ in report.adopted] == ['vm1.example.test']

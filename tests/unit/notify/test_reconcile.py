@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from novajoin import openstack
+from novajoin.hosts import records
 from novajoin.notify import reconcile
 from novajoin.notify import dns
 from novajoin.notify import floating
@@ -103,11 +104,28 @@ def test_confirms_with_nova_before_removing(make, enroll, ipa, servers):
 
 
 def test_removes_subhosts_nobody_manages(make, ipa, ipa_client):
+    values = records.subhost_values('p', 'default')
     ipa_client.call('host_add', 'lost.internalapi.example.test', force=True,
-                    description='novajoin: subhost')
+                    description=values[0], userclass=values)
     age(ipa, 'lost.internalapi.example.test', 2 * HOUR)
     make(grace=HOUR).run()
     assert ipa.hosts == {}
+
+
+def test_a_record_in_the_description_alone_is_never_the_reconcilers(
+        make, ipa, ipa_client):
+    # forged by a guest, or written by novajoin 2.0 development builds and not adopted
+    # yet: neither an instance's host nor a subhost to clean up
+    ipa_client.call('host_add', 'claimed.example.test', force=True,
+                    description=records.owner_record(GONE, 'p', 'default'))
+    ipa_client.call('host_add', 'lost.internalapi.example.test', force=True,
+                    description=records.subhost_record('p', 'default'))
+    for fqdn in list(ipa.hosts):
+        age(ipa, fqdn, 2 * HOUR)
+    report = make(grace=HOUR).run()
+    assert sorted(ipa.hosts) == ['claimed.example.test',
+                                 'lost.internalapi.example.test']
+    assert report.actions == []
 
 
 # -- floating IPs: the sweep ------------------------------------------------------
@@ -222,15 +240,15 @@ def test_two_clouds_in_one_realm_never_remove_each_others_hosts(
     # Cloud A's instances are unknown to cloud B's nova; B's reconciler must
     # still leave A's hosts, A's subhosts (even unmanaged ones) and A's
     # floating-IP records alone, while cleaning its own leaks.
-    from novajoin.hosts import records
     from novajoin.hosts import store
     a_live = enroll(LIVE, 'a-live', {'compact_service_HTTP': '["internalapi"]'},
                     cloud='cloud-a')
     enroll(GONE, 'a-gone', cloud='cloud-a')
     b_gone = str(uuid.uuid4())
     enroll(b_gone, 'b-gone', cloud='cloud-b')
+    values = records.subhost_values('p', 'cloud-a')
     ipa_client.call('host_add', 'lost.internalapi.example.test', force=True,
-                    description=records.subhost_record('p', 'cloud-a'))
+                    description=values[0], userclass=values)
     fip_dns.associate(a_live, '192.0.2.44')
     for fqdn in list(ipa.hosts):
         age(ipa, fqdn, 2 * HOUR)
