@@ -59,6 +59,9 @@
 #                              service (default 300)
 #   NOVAJOIN_UNREQUESTED_TIMEOUT  the same when the server metadata has no
 #                              ipa_enroll (default 60)
+#   NOVAJOIN_REARM_TIMEOUT     the same while the join data has no OTP: the
+#                              host is enrolled, or is being re-armed for
+#                              this rebuilt instance (default 120)
 #   NOVAJOIN_RETRY_INTERVAL    mean seconds between attempts, +/-50% jitter
 #                              (default 5)
 #   NOVAJOIN_HTTP_TIMEOUT      seconds per HTTP request (default 30)
@@ -89,6 +92,7 @@ else
 fi
 FETCH_TIMEOUT=${NOVAJOIN_FETCH_TIMEOUT:-300}
 UNREQUESTED_TIMEOUT=${NOVAJOIN_UNREQUESTED_TIMEOUT:-60}
+REARM_TIMEOUT=${NOVAJOIN_REARM_TIMEOUT:-120}
 CLOUD_CFG_DIR=${NOVAJOIN_CLOUD_CFG_DIR:-/etc/cloud/cloud.cfg.d}
 HOSTS_FILE=${NOVAJOIN_HOSTS_FILE:-/etc/hosts}
 RETRY_INTERVAL=${NOVAJOIN_RETRY_INTERVAL:-5}
@@ -413,6 +417,14 @@ check_vendor_data() {
         log "$2: \"join\" in vendor_data2.json is empty"
         return 1
     fi
+    if [ -n "$(json str "join hostname" "$1")" ] &&
+        [ -z "$(json str "join ipaotp" "$1")" ]; then
+        # Enrolled already; or a rebuilt instance whose host novajoin-notify
+        # re-arms in a moment (a config drive is written before that).
+        VD_STATE=nootp
+        log "$2: the join data has no OTP (the host is enrolled in IPA, or is being re-armed after a rebuild)"
+        return 1
+    fi
     VD_STATE=ok
     return 0
 }
@@ -422,6 +434,7 @@ vd_state_text() {
     case $VD_STATE in
         nojoin) echo 'the vendor data has no "join" key' ;;
         emptyjoin) echo '"join" in the vendor data is empty' ;;
+        nootp) echo 'the join data has no OTP (ipaotp): the host is already enrolled in IPA (novajoin hands out an OTP only before enrollment, and again after a rebuild)' ;;
         badjoin) echo '"join" in the vendor data is not an object' ;;
         badjson) echo 'the vendor data is not valid JSON' ;;
         *) echo "no vendor data${LAST_FETCH_ERROR:+ (last error: $LAST_FETCH_ERROR)}" ;;
@@ -608,6 +621,7 @@ fi
 
 read_metadata_service() {
     ATTEMPT=0
+    rms_nootp=
     rms_start=$(now)
     rms_deadline=$(( rms_start + FETCH_TIMEOUT ))
     if [ "$META_STATE" = absent ]; then
@@ -641,6 +655,15 @@ read_metadata_service() {
             case $VD_STATE in
                 # nova's configuration will not change while we wait
                 nojoin | badjoin) return 1 ;;
+                nootp)
+                    # a re-arm takes moments; an enrolled host waits no more
+                    if [ -z "$rms_nootp" ]; then
+                        rms_nootp=$(( $(now) + REARM_TIMEOUT ))
+                        if [ "$rms_nootp" -lt "$rms_deadline" ]; then
+                            rms_deadline=$rms_nootp
+                        fi
+                    fi
+                    ;;
             esac
         else
             rms_err=$(tail -n 1 "$WORKDIR/err" 2>/dev/null)
@@ -812,6 +835,13 @@ if [ -z "$VD_SOURCE" ]; then
             ;;
         badjson)
             fail "the vendor data is not valid JSON"
+            ;;
+        nootp)
+            nootp_from="config drive"
+            if [ -n "$MS_ANSWERED" ]; then
+                nootp_from="metadata service, within $REARM_TIMEOUT s"
+            fi
+            fail "no OTP (ipaotp) in the join data for $(json str "join hostname" "$VD_FILE") from the $nootp_from: the host is already enrolled in IPA (novajoin hands out an OTP only before enrollment, and again after a rebuild of the instance)"
             ;;
     esac
     if [ -z "$METADATA_URL" ]; then

@@ -7,8 +7,11 @@ Events (notification event type, CADF action/outcome):
   notification or by the reconciler (delete/success);
 - ``novajoin.enrollment.refused``: an enrollment refused, 403 or 409
   (create/failure, the status as the reason);
+- ``novajoin.host.reset``: a rebuilt instance's host, its keys removed and a
+  new OTP armed (update/success);
 - ``novajoin.notification.suspicious``: a delete notification for an instance
-  nova still has, ignored (delete/failure).
+  nova still has (delete/failure), or a rebuild notification for an instance
+  nova records no rebuild of (update/failure), ignored.
 
 Every event is one line on the ``novajoin.audit`` logger (with its CADF id),
 and, when ``[oslo_messaging_notifications] driver`` is set (e.g.
@@ -72,12 +75,21 @@ class Auditor:
                                              reasonCode=str(status)),
                    detail=why)
 
-    def suspicious(self, instance, publisher, fqdns):
+    def host_reset(self, fqdn, instance, rebuild):
+        """The host's keys dropped and a new OTP armed, for nova's rebuild
+        request ``rebuild``."""
+        self._emit('novajoin.host.reset', taxonomy.ACTION_UPDATE,
+                   taxonomy.OUTCOME_SUCCESS, self._service('nova ' + rebuild),
+                   self._host(fqdn, instance, None),
+                   detail='instance rebuilt: keys removed, new OTP')
+
+    def suspicious(self, instance, publisher, fqdns,
+                   detail='nova still has the instance; host kept',
+                   action=taxonomy.ACTION_DELETE):
         for fqdn in fqdns:
-            self._emit('novajoin.notification.suspicious', taxonomy.ACTION_DELETE,
+            self._emit('novajoin.notification.suspicious', action,
                        taxonomy.OUTCOME_FAILURE, self._service(publisher),
-                       self._host(fqdn, instance, None),
-                       detail='nova still has the instance; host kept')
+                       self._host(fqdn, instance, None), detail=detail)
 
     # -- parts -----------------------------------------------------------------
 

@@ -12,7 +12,9 @@ nova puts under ``join`` in vendor_data2.json. It raises:
 
 The host record itself (ownership, subhosts, atomic creation) lives in
 ``novajoin.hosts``. A repeated fetch for the same instance reads the host and
-answers the same derived OTP; it writes nothing. A host with neither keys nor
+answers the same derived OTP; it writes nothing. After a rebuild,
+novajoin-notify resets the host (``novajoin.hosts.rearm``) and the OTP is the
+one of that rebuild. A host with neither keys nor
 a password was disabled by an administrator: novajoin never re-arms it.
 """
 import logging
@@ -26,6 +28,7 @@ from novajoin import validation
 from novajoin.cache import BoundedMap
 from novajoin.hosts import create as create_mod
 from novajoin.hosts import errors as host_errors
+from novajoin.hosts import rearm
 from novajoin.hosts import records
 from novajoin.hosts import services as services_mod
 from novajoin.hosts import subhosts
@@ -162,9 +165,10 @@ class Enroller:
         answer = {'hostname': fqdn, 'krb_realm': realm, 'ipa_domain': ipa_domain,
                   'ipa_server': self.servers}
         if not enrolled:
-            # an existing host's OTP comes from the secret it was made with
-            answer['ipaotp'] = otp if host is None else self.otps.otp_of_record(
-                fqdn, req.instance_id, records.otp_key_of(host))
+            # an existing host's OTP: of the secret it was made with, and of
+            # the rebuild it was last reset for
+            answer['ipaotp'] = otp if host is None else rearm.otp_of(
+                self.otps, fqdn, req.instance_id, host)
             if self.ca_cert:
                 answer['ipa_ca_cert'] = self.ca_cert
         return answer
@@ -251,6 +255,14 @@ class Enroller:
                                            else 'owner'))
         if host.get('has_keytab'):
             return True
+        generation = records.generation_of(host)
+        if (not host.get('has_password') and generation is not None
+                and not generation.armed):
+            # novajoin-notify is resetting the host for a rebuild: its keys
+            # are gone, the new OTP comes in a moment (nova serves no join
+            # data for a 503; the guest asks again)
+            raise errors.IPAUnavailable('IPA host %s is being reset after a '
+                                        'rebuild; ask again' % fqdn)
         if not host.get('has_password'):
             # Neither keys nor a password: an administrator disabled the host
             # (ipa host-disable) or removed its keys. Arming it again would

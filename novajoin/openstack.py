@@ -11,6 +11,7 @@ import logging
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading as ks_loading
 
+from novajoin import validation
 from novajoin.cache import TTLCache
 
 LOG = logging.getLogger(__name__)
@@ -166,6 +167,29 @@ class Servers:
             return None
         except (nova_exc.ClientException, ks_exc.ClientException) as exc:
             raise _transient('nova', exc) from exc
+
+    def actions(self, server_id):
+        """nova's record of what was done to the server (its instance
+        actions), newest first: dicts of ``action`` ('rebuild', 'evacuate',
+        ...), ``request_id`` (the API request's, matched whole, else None) and
+        ``started`` (Unix time, or None). None when nova has no such server."""
+        from novaclient import exceptions as nova_exc
+        try:
+            found = self._nova.instance_action.list(server_id)
+        except nova_exc.NotFound:
+            return None
+        except (nova_exc.ClientException, ks_exc.ClientException) as exc:
+            raise _transient('nova', exc) from exc
+        out = []
+        for action in found:
+            request_id = getattr(action, 'request_id', None)
+            out.append({
+                'action': getattr(action, 'action', None),
+                'request_id': request_id if isinstance(request_id, str)
+                and validation.REQUEST_ID.fullmatch(request_id) else None,
+                'started': _unix_time(getattr(action, 'start_time', None))})
+        out.sort(key=lambda a: a['started'] or 0, reverse=True)
+        return out
 
     def exists(self, server_id):
         return self._get(server_id) is not None

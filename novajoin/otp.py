@@ -1,6 +1,8 @@
 """One-time passwords derived from a shared secret, and rotating that secret.
 
-OTP = HMAC-SHA256(secret, fqdn NUL instance-id), in 32 letters and digits. Every
+OTP = HMAC-SHA256(secret, fqdn NUL instance-id), in 32 letters and digits; for a
+host reset after a rebuild, HMAC-SHA256(secret, fqdn NUL instance-id NUL the
+rebuild's request id) (``novajoin.hosts.rearm``). Every
 worker and every replica with the same secret hands out the same OTP for the
 same host and instance, so a guest's repeated fetches all get the password the
 host was created with, and nothing needs to be stored or written to IPA again.
@@ -54,9 +56,11 @@ class OTPSource:
         self.key_id = key_id(secret)
         self._oldest = key_id(secrets[-1])
 
-    def otp(self, fqdn, instance_id, key=None):
+    def otp(self, fqdn, instance_id, key=None, generation=None):
         """The OTP of a host made with the secret ``key`` (a key id); the
-        current secret by default. ``UnknownKey`` when that secret is gone."""
+        current secret by default. ``generation``: the request id of the
+        rebuild the host was reset for, if any. ``UnknownKey`` when that
+        secret is gone."""
         key = self.key_id if key is None else key
         try:
             secret = self._keys[key]
@@ -64,8 +68,10 @@ class OTPSource:
             raise UnknownKey('the host %s was made with OTP key %s, which is no '
                              'longer configured: put its secret back in [join] '
                              'previous_otp_secrets' % (fqdn, key)) from None
-        digest = hmac.new(secret, ('%s\0%s' % (fqdn, instance_id)).encode(),
-                          hashlib.sha256).digest()
+        text = '%s\0%s' % (fqdn, instance_id)
+        if generation:
+            text += '\0' + generation
+        digest = hmac.new(secret, text.encode(), hashlib.sha256).digest()
         number = int.from_bytes(digest, 'big')
         chars = []
         for _ in range(LENGTH):

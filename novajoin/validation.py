@@ -28,6 +28,9 @@ _UUID = re.compile(r'[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-'
                    r'[0-9a-fA-F]{4}-[0-9a-fA-F]{12}')
 MAX_LABEL = 63
 MAX_FQDN = 253
+# An OpenStack request id (oslo.context, oslo.middleware), matched whole.
+REQUEST_ID = re.compile(r'req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}'
+                        r'-[0-9a-f]{12}')
 
 # nova's body is a few KiB (user-data <= 64 KiB of base64, metadata a few
 # hundred short strings); 1 MiB leaves room and bounds memory.

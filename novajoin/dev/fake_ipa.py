@@ -7,10 +7,13 @@ keeps everything in a dict. It is NOT what proves the IPA client works: the
 functional tests run against the real FreeIPA of ../shared/ipa.
 """
 import copy
+import datetime
 import ipaddress
 import json
+import re
 import secrets
 import threading
+import time
 
 from werkzeug import serving
 from werkzeug.wrappers import Request
@@ -68,10 +71,17 @@ class FakeIPA:
             raise _not_found('host', fqdn)
         return host
 
-    def _host_view(self, host):
+    def _host_view(self, host, all=False):
         view = {k: v for k, v in host.items() if not k.startswith('_')}
         view['has_keytab'] = host['_keytab']
         view['has_password'] = host['_password'] is not None
+        if all and host['_keytab']:
+            # IPA sets krbLastPwdChange with the keys (all=True shows it);
+            # keys given without a time (tests) date from the epoch
+            stamp = datetime.datetime.fromtimestamp(
+                host.get('_keys_at') or 0, datetime.timezone.utc)
+            view['krblastpwdchange'] = [
+                {'__datetime__': stamp.strftime('%Y%m%d%H%M%SZ')}]
         return copy.deepcopy(view)
 
     def cmd_env(self, *names, **_):
@@ -102,12 +112,12 @@ class FakeIPA:
         return {'result': result, 'value': fqdn,
                 'summary': 'Added host "%s"' % fqdn}
 
-    def cmd_host_show(self, fqdn, **_):
-        return {'result': self._host_view(self._host(fqdn)),
+    def cmd_host_show(self, fqdn, all=False, **_):
+        return {'result': self._host_view(self._host(fqdn), all),
                 'value': fqdn.lower(), 'summary': None}
 
     def cmd_host_find(self, criteria=None, description=None, sizelimit=0,
-                      man_by_host=None, userclass=None, **_):
+                      man_by_host=None, userclass=None, all=False, **_):
         found = []
         for host in self.hosts.values():
             desc = (host.get('description') or [''])[0]
@@ -122,17 +132,72 @@ class FakeIPA:
             if man_by_host is not None and man_by_host.lower() not in \
                     host.get('managedby_host', host['fqdn']):
                 continue
-            found.append(self._host_view(host))
+            view = self._host_view(host, all)
+            # as IPA 4.12: host_find tells nothing of keys or password
+            # (krblastpwdchange, with all, says whether there are keys)
+            del view['has_keytab'], view['has_password']
+            found.append(view)
         return {'result': found, 'count': len(found), 'truncated': False,
                 'summary': '%d hosts matched' % len(found)}
 
-    def cmd_host_mod(self, fqdn, userpassword=None, random=False, **attrs):
+    @staticmethod
+    def _attr_options(values):
+        """``['attr=value', ...]`` (addattr/delattr) as {attr: [values]},
+        split as IPA's _convert_2_dict does."""
+        out = {}
+        if isinstance(values, str):
+            values = [values]
+        for item in values or ():
+            match = re.match(r'\s*(.*?)\s*=\s*(.*?)\s*$', item)
+            if match is None:
+                raise IPAFault(3009, 'ValidationError',
+                               'invalid \'%s\': Invalid format. Should be '
+                               'name=value' % item)
+            out.setdefault(match.group(1).lower(), []).append(match.group(2))
+        return out
+
+    def _apply_attr_options(self, host, addattr, delattr):
+        """The entry's values after --addattr, then --delattr (as IPA's
+        process_attr_options): {attr: [values]}, nothing written yet."""
+        adds = self._attr_options(addattr)
+        dels = self._attr_options(delattr)
+        for attr in dels:
+            if attr not in host and attr not in adds:
+                raise IPAFault(3009, 'ValidationError',
+                               'invalid \'%s\': No such attribute on this '
+                               'entry' % attr)
+        new = {}
+        for attr in set(adds) | set(dels):
+            values = list(host.get(attr, [])) + adds.get(attr, [])
+            for value in dels.get(attr, []):
+                if value not in values:
+                    raise IPAFault(4026, 'AttrValueNotFound',
+                                   '%s does not contain \'%s\'' % (attr, value))
+                values.remove(value)
+            unique = []        # LDAP keeps a value once (compared caselessly)
+            for value in values:
+                if value.lower() not in {v.lower() for v in unique}:
+                    unique.append(value)
+            new[attr] = unique
+        return new
+
+    def cmd_host_mod(self, fqdn, userpassword=None, random=False, addattr=(),
+                     delattr=(), **attrs):
         host = self._host(fqdn)
         if (userpassword is not None or random) and host['_keytab']:
             raise IPAFault(3009, 'ValidationError',
                            'invalid \'userpassword\': Password cannot be set on '
                            'enrolled host.')
         changed = False
+        for key, value in self._apply_attr_options(host, addattr,
+                                                   delattr).items():
+            before = {v.lower() for v in host.get(key, [])}
+            if before != {v.lower() for v in value}:
+                if value:
+                    host[key] = value
+                else:
+                    host.pop(key, None)
+                changed = True
         if userpassword is not None:
             host['_password'] = userpassword
             changed = True
@@ -146,10 +211,26 @@ class FakeIPA:
         return {'result': self._host_view(host), 'value': fqdn.lower()}
 
     def cmd_host_disable(self, fqdn, **_):
+        """As IPA 4.12: the keys of the host's services and the host's own
+        certificates and keys (and krbLastPwdChange) removed; a password set
+        for enrollment stays. AlreadyInactive when there was nothing to do."""
         host = self._host(fqdn)
-        host['_keytab'] = False
-        host['_password'] = None
-        return {'result': True, 'value': fqdn.lower()}
+        done = False
+        for name, service in self.services.items():
+            if (name.split('/')[1].split('@')[0] == fqdn.lower()
+                    and service.get('has_keytab')):
+                service['has_keytab'] = False
+                done = True
+        if host.pop('usercertificate', None):
+            done = True
+        if host['_keytab']:
+            host['_keytab'] = False
+            host.pop('_keys_at', None)
+            done = True
+        if not done:
+            raise IPAFault(4010, 'AlreadyInactive', 'This entry is already disabled')
+        return {'result': True, 'value': fqdn.lower(),
+                'summary': 'Disabled host "%s"' % fqdn.lower()}
 
     def cmd_host_del(self, *fqdns, updatedns=False, **_):
         keys = fqdns[0] if fqdns and isinstance(fqdns[0], list) else list(fqdns)
@@ -378,13 +459,15 @@ class FakeIPA:
 
     # -- what ipa-client-install would do ---------------------------------
 
-    def enroll(self, fqdn, otp):
-        """Use the OTP like ipa-join: keys for the host, the OTP is spent."""
+    def enroll(self, fqdn, otp, at=None):
+        """Use the OTP like ipa-join: keys for the host (set at Unix time
+        ``at``, now by default), the OTP is spent."""
         with self.lock:
             host = self._host(fqdn)
             if host['_keytab'] or host['_password'] != otp:
                 raise IPAFault(2100, 'ACIError', 'enrollment refused')
             host['_keytab'] = True
+            host['_keys_at'] = time.time() if at is None else at
             host['_password'] = None
 
 

@@ -1,11 +1,11 @@
 """The ownership record on an IPA host, and which records are this cloud's.
 
-Kept in the host's ``userclass`` values, which only an IPA administrator may
-change: novajoin's IPA role writes them when it adds a host and never again,
-and the host itself cannot write them. (Not in ``description``: IPA's default
-ACI "Hosts can modify their own certs and keytabs" lets every enrolled host
-rewrite its own description, so a tenant's guest could claim another project
-there. Measured on FreeIPA 4.12.)
+Kept in the host's ``userclass`` values, which the host itself cannot write:
+novajoin's IPA role writes them when it adds a host (and later only the
+rebuild record, ``novajoin.hosts.rearm``); IPA administrators may. (Not in
+``description``: IPA's default ACI "Hosts can modify their own certs and
+keytabs" lets every enrolled host rewrite its own description, so a tenant's
+guest could claim another project there. Measured on FreeIPA 4.12.)
 
 The record, one value:
 - an instance's host: ``novajoin: instance=<uuid> project=<id> cloud=<id>
@@ -31,6 +31,8 @@ service belongs to the project of the host it is on.
 import collections
 import re
 
+from novajoin import validation
+
 PREFIX = 'novajoin:'
 # What novajoin 1.x wrote on every instance host, with no owner: such hosts
 # are adopted by ``novajoin-reconcile --adopt`` (novajoin.notify.adopt).
@@ -43,8 +45,12 @@ _OWNER = re.compile(r'novajoin: instance=([0-9a-f-]{36}) project=(%s)'
                     % (_ID, CLOUD_ID.pattern, _KEY))
 _SUBHOST = re.compile(r'novajoin: subhost(?: project=(%s) cloud=(%s))?'
                       % (_ID, CLOUD_ID.pattern))
+# the latest rebuild a host was reset for (novajoin.hosts.rearm)
+_REBUILD = re.compile(r'novajoin: rebuild=(%s) key=(%s)( armed)?'
+                      % (validation.REQUEST_ID.pattern, _KEY))
 
 Owner = collections.namedtuple('Owner', 'instance project cloud')
+Generation = collections.namedtuple('Generation', 'request_id key armed')
 SubhostOwner = collections.namedtuple('SubhostOwner', 'project cloud')
 
 
@@ -67,6 +73,28 @@ def owner_values(instance_id, project_id, cloud_id, key=None):
 def subhost_values(project_id, cloud_id):
     """The userclass values of a new subhost."""
     return [subhost_record(project_id, cloud_id), cloud_index(cloud_id)]
+
+
+def rebuild_record(request_id, key, armed=False):
+    """The userclass value of a host reset for nova's rebuild ``request_id``
+    with an OTP of the secret ``key``; ``armed`` once that OTP is set (written
+    together with it, novajoin.hosts.rearm)."""
+    return 'novajoin: rebuild=%s key=%s%s' % (request_id, key,
+                                              ' armed' if armed else '')
+
+
+def is_rebuild_record(value):
+    return bool(_REBUILD.fullmatch(value))
+
+
+def generation_of(host):
+    """The ``Generation`` (rebuild request id, OTP key id, armed) a host was
+    last reset for, or None (never reset; several values: none believed)."""
+    found = {m.groups() for m in map(_REBUILD.fullmatch, userclasses(host)) if m}
+    if len(found) != 1:
+        return None
+    request_id, key, armed = found.pop()
+    return Generation(request_id, key, bool(armed))
 
 
 def owner_record(instance_id, project_id, cloud_id, key=None):

@@ -7,7 +7,8 @@ transport failures (no server reachable, 5xx, authentication) are
 
 __all__ = ['IPAError', 'IPAUnavailable', 'IPAAuthError', 'IPACommandError',
            'NotFound', 'DuplicateEntry', 'EmptyModlist', 'AttrValueNotFound',
-           'ACIError', 'ValidationError', 'InternalError', 'from_error']
+           'AlreadyInactive', 'ACIError', 'ValidationError', 'InternalError',
+           'from_error']
 
 
 class IPAError(Exception):
@@ -56,6 +57,10 @@ class AttrValueNotFound(IPACommandError):
     code = 4026
 
 
+class AlreadyInactive(IPACommandError):
+    code = 4010
+
+
 class ACIError(IPACommandError):
     code = 2100
 
@@ -71,7 +76,8 @@ class InternalError(IPACommandError):
 
 
 _BY_CODE = {cls.code: cls for cls in (NotFound, DuplicateEntry, EmptyModlist,
-                                      AttrValueNotFound, ACIError,
+                                      AttrValueNotFound, AlreadyInactive,
+                                      ACIError,
                                       ValidationError, InternalError)}
 
 

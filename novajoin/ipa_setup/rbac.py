@@ -32,12 +32,12 @@ DNS_RECORD_ATTRS = ['arecord', 'aaaarecord', 'ptrrecord', 'sshfprecord']
 
 # Every host novajoin creates carries userclass values that start with this
 # (novajoin.hosts.records: "novajoin: instance=...", "novajoin: cloud=...").
-# The role can set userclass only when it adds a host, never change it (it
-# holds no write on userclass), and a host cannot write its own userclass
-# (it can write its own description: IPA's default ACI "Hosts can modify
-# their own certs and keytabs"), so the filter below tells the hosts novajoin
-# made from those an administrator made, IPA servers included, and neither
-# novajoin nor a host can move a host from one side to the other. IPA ANDs
+# The role sets userclass when it adds a host, and may change it later only
+# on hosts that match the filter already (the rebuild record); a host cannot
+# write its own userclass (it can write its own description: IPA's default
+# ACI "Hosts can modify their own certs and keytabs"). So the filter below
+# tells the hosts novajoin made from those an administrator made, IPA
+# servers included, and neither novajoin nor a host can draw a host in. IPA ANDs
 # it with its own (objectclass=ipahost) for type=host; permission_add/_mod
 # take it, and permission_show reports it, as ``extratargetfilter``.
 NOVAJOIN_HOSTS = '(userclass=novajoin:*)'
@@ -78,6 +78,20 @@ CUSTOM_PERMISSIONS = {
         'Only on novajoin\'s hosts: a host in another host\'s managedBy may '
         'fetch its keytab and certificates, so on any other host (an IPA '
         'server, an administrator\'s) this would hand out its identity'),
+    'Novajoin - Record Host Rebuilds': (
+        {'type': 'host', 'ipapermright': ['write'], 'attrs': ['userclass'],
+         'extratargetfilter': [NOVAJOIN_HOSTS]},
+        'host_mod addattr/delattr userclass "novajoin: rebuild=..." (the '
+        'rebuild a host is reset for, novajoin.hosts.rearm) on novajoin\'s '
+        'hosts only. The filter needs a "novajoin:" value there already, so '
+        'no other host can be drawn in'),
+    'Novajoin - Manage Host Keytab': (
+        {'type': 'host', 'ipapermright': ['write'],
+         'attrs': ['krbprincipalkey', 'krblastpwdchange'],
+         'extratargetfilter': [NOVAJOIN_HOSTS]},
+        'host_disable (a rebuilt instance\'s host: the old guest\'s keys '
+        'removed) of novajoin\'s hosts only. Replaces System: Manage Host '
+        'Keytab, which reaches every host but IPA servers'),
     'Novajoin - Modify Service managedBy': (
         # Not scoped: a service entry has no description or other free-text
         # attribute (ipaService, krbPrincipalAux, pkiUser), and an ACI
@@ -108,6 +122,10 @@ BUILTIN_PERMISSIONS = {
     'System: Add Services': 'service_add (ipa_services metadata)',
     'System: Remove Services': 'service_del, and host_del, which removes the '
                                'host\'s services first',
+    'System: Manage Service Keytab': 'host_disable disables the services on '
+                                     'the host (service_disable removes their '
+                                     'keys); novajoin may delete any service '
+                                     'already (System: Remove Services)',
     'System: Read DNS Entries': 'dnszone_show/_find, dnsrecord_show/_find, '
                                 'and host_del updatedns reads the host\'s '
                                 'records (zones are not world-readable)',

@@ -121,7 +121,7 @@ class Adopter:
                 report.left.append((fqdn, 'made before server %s existed: the '
                                     'host of an older instance' % server['id']))
                 continue
-            plans.append(Plan(fqdn, server, bool(host.get('has_keytab')),
+            plans.append(Plan(fqdn, server, store.has_keys(host),
                               records.without_records(records.userclasses(host))))
         owners.update({p.fqdn: p.server['project'] for p in plans})
         for plan in plans:

@@ -12,6 +12,10 @@ removed (never with Glance):
   or DELETED; SOFT_DELETED can be restored). A delete for a live instance is
   logged as suspicious and changes nothing. Without nova, deletes remove
   nothing unless ``[notify] trust_delete_notifications`` says otherwise;
+- a host is reset for a new guest on ``rebuild.end`` only for a rebuild nova
+  records among the instance's actions, and only once per rebuild
+  (``novajoin.hosts.rearm``). Evacuate, resize, shelve and unshelve keep
+  the guest's disk, and with it its keys: nothing to do;
 - a floating-IP event only names an address: its records are settled to what
   neutron says now (``novajoin.notify.floating``), written only for a port
   whose project is the project IPA records as the host's owner (any tenant may
@@ -27,6 +31,7 @@ from novajoin import audit as audit_mod
 from novajoin import validation
 from novajoin.cache import BoundedMap
 from novajoin.hosts import errors as host_errors
+from novajoin.hosts import rearm as rearm_mod
 from novajoin.hosts import services as services_mod
 from novajoin.notify import floating as floating_mod
 from novajoin.notify.floating import NotConfigured  # noqa: F401 - re-exported
@@ -104,8 +109,9 @@ class Handlers:
     def __init__(self, hosts, floating=None, update_cache_size=10000,
                  update_cache_ttl=120.0,
                  clock=time.monotonic, servers=None, service_rules=None,
-                 trust_deletes=False, audit=None):
+                 trust_deletes=False, audit=None, otps=None):
         self.hosts = hosts
+        self.otps = otps                  # OTP source: re-arms rebuilt hosts
         self.audit = audit or audit_mod.Auditor(service='novajoin-notify')
         self.servers = servers            # nova look-ups, or None
         # Without nova: remove hosts on the bus's word alone (opt-in only).
@@ -128,6 +134,8 @@ class Handlers:
         self.table = {
             'compute.instance.delete.end': self.instance_deleted,
             'instance.delete.end': self.instance_deleted,
+            'compute.instance.rebuild.end': self.instance_rebuilt,
+            'instance.rebuild.end': self.instance_rebuilt,
             'compute.instance.update': self.instance_updated,
             'instance.update': self.instance_updated,
             # A floating IP created with a port is associated from the start:
@@ -184,6 +192,55 @@ class Handlers:
             self.audit.host_removed(fqdn, inst.uuid, publisher)
         self._forget(inst.uuid)
         return 'removed'
+
+    def instance_rebuilt(self, payload):
+        inst = instance_from(payload)
+        owned = self.hosts.owned_by(inst.uuid)
+        if not owned:
+            return 'not_enrolled'
+        if self.servers is None or self.otps is None:
+            why = ('nova cannot confirm it ([service_credentials])'
+                   if self.servers is None else 'no [join] otp_secret')
+            raise NotConfigured('instance %s was rebuilt, but its IPA host is '
+                                'not reset: %s' % (inst.uuid, why))
+        actions = self.servers.actions(inst.uuid)
+        rebuilds = [a for a in actions or () if a['action'] == 'rebuild'
+                    and a['request_id'] and a['started'] is not None]
+        fqdns = ', '.join(h['fqdn'][0] for h in owned)
+        if not rebuilds:
+            if actions and actions[0]['action'] == 'evacuate':
+                # nova rebuilds an evacuated instance on another host; its
+                # disk (shared storage, volume) keeps the guest's keys
+                LOG.info('instance %s was evacuated: IPA host %s unchanged',
+                         inst.uuid, fqdns)
+                return 'evacuated'
+            LOG.warning('SUSPICIOUS: rebuild notification for instance %s, but '
+                        'nova records no rebuild of it; IPA host %s unchanged',
+                        inst.uuid, fqdns)
+            self.audit.suspicious(inst.uuid, None, [h['fqdn'][0] for h in owned],
+                                  detail='nova records no rebuild; host unchanged',
+                                  action=audit_mod.taxonomy.ACTION_UPDATE)
+            return 'not_rebuilt'
+        rebuild = rearm_mod.Rebuild(rebuilds[0]['request_id'],
+                                    rebuilds[0]['started'])
+        outcome = 'unchanged'
+        for host in owned:
+            fqdn = host['fqdn'][0]
+            outcome = rearm_mod.rearm(self.hosts.ipa, self.otps, host,
+                                      inst.uuid, rebuild)
+            if outcome == 'reset':
+                LOG.info('instance %s rebuilt (%s): IPA host %s reset, a new '
+                         'OTP armed for the new guest', inst.uuid,
+                         rebuild.request_id, fqdn)
+                self.audit.host_reset(fqdn, inst.uuid, rebuild.request_id)
+            elif outcome == 'disabled':
+                LOG.warning('instance %s rebuilt, but IPA host %s was disabled '
+                            'by an administrator: not armed again', inst.uuid,
+                            fqdn)
+            else:
+                LOG.info('instance %s rebuilt (%s): IPA host %s %s', inst.uuid,
+                         rebuild.request_id, fqdn, rearm_mod.SAID[outcome])
+        return outcome
 
     def instance_updated(self, payload):
         inst = instance_from(payload)

@@ -30,6 +30,7 @@ from oslo_messaging import opts as messaging_opts
 from novajoin import metrics
 from novajoin.cache import BoundedMap
 from novajoin import openstack
+from novajoin import validation
 from novajoin.ipa import errors
 from novajoin.notify import handlers as handlers_mod
 
@@ -37,8 +38,7 @@ LOG = logging.getLogger(__name__)
 
 # oslo.middleware's request id format, matched whole: a message's context is
 # a publisher's claim, and its ids go into log lines.
-_REQUEST_ID = re.compile(r'req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}'
-                         r'-[0-9a-f]{12}')
+_REQUEST_ID = validation.REQUEST_ID
 
 HANDLED = oslo_messaging.NotificationResult.HANDLED
 REQUEUE = oslo_messaging.NotificationResult.REQUEUE

@@ -128,7 +128,7 @@ class Reconciler:
         """One instance, several hosts: keep the enrolled one (its guest
         holds its keys), or the newest when none has enrolled; remove the
         other unenrolled ones. Several enrolled: an administrator decides."""
-        enrolled = [h for h in hosts if h.get('has_keytab')]
+        enrolled = [h for h in hosts if hosts_mod.has_keys(h)]
         if len(enrolled) > 1:
             LOG.warning('reconciler: instance %s has %d enrolled IPA hosts (%s); '
                         'left for an administrator', instance, len(enrolled),

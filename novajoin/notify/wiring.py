@@ -3,6 +3,7 @@ import logging
 
 from novajoin import audit
 from novajoin import openstack
+from novajoin import otp
 from novajoin.hosts import dns as host_dns
 from novajoin.hosts import records
 from novajoin.hosts import services
@@ -38,8 +39,18 @@ class Parts:
                 self.hosts, dns.FloatingDNS(self.ipa, self.zones, self.cloud),
                 self.network, dns.parse_ranges(conf.notify.floating_ip_ranges))
 
+    def otps(self):
+        """The OTP source (re-arming rebuilt hosts), or None without a
+        usable [join] otp_secret."""
+        try:
+            return otp.source_from_conf(self.conf)
+        except (OSError, ValueError) as exc:
+            LOG.warning('hosts of rebuilt instances will not be reset: %s', exc)
+            return None
+
     def handlers(self):
         return handlers.Handlers(self.hosts, floating=self.floating,
+                                 otps=self.otps(),
                                  servers=self.servers,
                                  service_rules=self.service_rules,
                                  trust_deletes=(

@@ -126,6 +126,22 @@ class Scenario:
         self.step('service_del', 'service_del', sub_http)
         if enroll:
             self._enroll('Otp2-%s' % self.short)
+            # -- novajoin-notify: a rebuild (novajoin.hosts.rearm) --
+            rebuild = 'req-00000000-0000-4000-8000-000000000001'
+            pending = records.rebuild_record(rebuild, 'abcd0123')
+            self.step('host_mod userclass (rebuild record)', 'host_mod',
+                      self.host, addattr=['userclass=' + pending])
+            if self.admin is not None:
+                # a service of the old guest with keys: host_disable
+                # disables it too (service keys)
+                self._service_keys(http)
+            self.step('host_disable', 'host_disable', self.host)
+            self.step('host_mod userpassword (re-armed)', 'host_mod', self.host,
+                      userpassword='Otp3-%s' % self.short,
+                      addattr=['userclass=' + records.rebuild_record(
+                          rebuild, 'abcd0123', armed=True)],
+                      delattr=['userclass=' + pending])
+            self._enroll('Otp3-%s' % self.short)
         if self.admin is not None:
             # The guest's ipa-client-install publishes SSHFP (and AAAA)
             # records itself; host_del updatedns must clear them too.
@@ -153,6 +169,21 @@ class Scenario:
         if proc.returncode != 0:
             raise StepFailed('ipa-join %s failed: %s' % (self.host, proc.stderr))
         self.done.append('enrolled')
+
+    def _service_keys(self, principal):
+        """Keys for ``principal``, as a guest's ipa-getkeytab makes them
+        (here as the peer's root, over ldapi)."""
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            proc = subprocess.run(
+                [self.env['IPA_GETKEYTAB'], '-H', self.env['IPA_LDAPI_URI'],
+                 '-Y', 'EXTERNAL', '-p', principal, '-k', tmp + '/svc.keytab'],
+                capture_output=True, text=True, timeout=60,
+                env={'PATH': '/usr/bin:/bin',
+                     'KRB5_CONFIG': self.env['IPA_KRB5_CONFIG']})
+        if proc.returncode != 0:
+            raise StepFailed('ipa-getkeytab %s failed: %s' % (principal,
+                                                              proc.stderr))
 
     def cleanup(self, admin):
         """Remove whatever a failed run left, as admin."""

@@ -7,15 +7,18 @@ under novajoin's. Reads one JSON document on stdin::
      "legacy_topics": ["notifications"],  "versioned_topics": ["versioned_notifications"],
      "format": "both",                     # nova's [notifications] notification_format
      "host": "compute-1",
-     "events": [{"event": "delete" | "update", "instance": {...}, "old": {...}}]}
+     "events": [{"event": "delete" | "update" | "rebuild", "instance": {...},
+                 "old": {...}}]}
 
 and, through ``nova.compute.utils.notify_about_instance_delete`` and
 ``nova.notifications.base.send_update`` (the calls nova-compute makes), sends
-exactly what nova sends on delete and on update: ``compute.instance.delete.
-{start,end}`` + ``instance.delete.{start,end}``, ``compute.instance.update`` +
-``instance.update``. Instance fields not given get plausible defaults; the
-instance object is built in memory (there is no nova database here), so
-anything nova would lazy-load is set up front.
+exactly what nova sends on delete, on update and at the end of a rebuild:
+``compute.instance.delete.{start,end}`` + ``instance.delete.{start,end}``,
+``compute.instance.update`` + ``instance.update``,
+``compute.instance.rebuild.end`` + ``instance.rebuild.end``. Instance fields
+not given get plausible defaults; the instance object is built in memory
+(there is no nova database here), so anything nova would lazy-load is set up
+front.
 
 With no transport_url, it prints the messages as JSON lines instead: nova's
 notifier with the ``log``-free ``test`` driver captures them.
@@ -126,6 +129,17 @@ def main():
                     source=notification_base.fields.NotificationSource.COMPUTE):
                 inst.vm_state = 'deleted'
                 inst.terminated_at = inst.deleted_at = inst.updated_at
+        elif event['event'] == 'rebuild':
+            # nova-compute's _do_rebuild_instance, once the guest is spawned
+            inst.trusted_certs = None       # a lazy field the payload reads
+            compute_utils.notify_about_instance_usage(
+                notifier, ctx, inst, 'rebuild.end',
+                network_info=inst.info_cache.network_info,
+                extra_usage_info={'image_name': 'debian-12'})
+            compute_utils.notify_about_instance_rebuild(
+                ctx, inst, conf.host,
+                phase=notification_base.fields.NotificationPhase.END,
+                bdms=objects.BlockDeviceMappingList(objects=[]))
         elif event['event'] == 'update':
             old = dict(event['instance'], **event.get('old', {}))
             old_inst = _instance(ctx, old, objects, network_model)

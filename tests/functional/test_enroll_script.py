@@ -636,10 +636,12 @@ def test_end_to_end_the_delivered_script_enrolls_the_host_in_ipa(
     # script says why instead of trying.
     join = get_json(nova_ok.vd_url)['join']
     assert join['hostname'] == vm.fqdn and 'ipaotp' not in join
-    again = guest.run(**env)
+    again = guest.run(**dict(env, NOVAJOIN_REARM_TIMEOUT='2',
+                             NOVAJOIN_RETRY_INTERVAL='1'))
     assert again.rc == 1
     assert 'no OTP (ipaotp)' in again.error and 'already enrolled' in \
         again.error
+    assert 'retrying in' in again.err      # a re-arm after a rebuild may come
     assert len(guest.calls('ipa-client-install')) == 1
 
 
@@ -847,6 +849,36 @@ def test_wrong_join_fails_without_waiting(guest, fake_http, body, phrase):
     r = guest.run(NOVAJOIN_METADATA_URL=url, NOVAJOIN_FETCH_TIMEOUT='60')
     assert_failed(r, guest, phrase)
     assert 'retrying' not in r.err
+
+
+def test_waits_while_the_join_data_has_no_otp_then_enrolls(guest, fake_http):
+    # A rebuilt instance: the host is enrolled (the old guest's keys) until
+    # novajoin-notify re-arms it a moment later.
+    enrolled = {k: v for k, v in JOIN_ANSWER.items() if k != 'ipaotp'}
+    url = fake_http.url('/vd', 200, json.dumps({'join': enrolled}).encode())
+    proc = guest.start(NOVAJOIN_METADATA_URL=url, NOVAJOIN_RETRY_INTERVAL='1')
+    try:
+        wait_for(lambda: 'the join data has no OTP' in guest.stderr_so_far(),
+                 20, 'a join without an OTP')
+        fake_http.url('/vd', 200, json.dumps({'join': JOIN_ANSWER}).encode())
+        r = guest.finish(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert_enrolled(guest, r, JOIN_ANSWER)
+
+
+def test_a_config_drive_without_an_otp_falls_back_to_the_metadata_service(
+        guest, fake_http):
+    # nova writes a rebuilt instance's config drive before the re-arm
+    enrolled = {k: v for k, v in JOIN_ANSWER.items() if k != 'ipaotp'}
+    guest.write_vendor_data(json.dumps({'join': enrolled}))
+    url = fake_http.url('/vd', 200, json.dumps({'join': JOIN_ANSWER}).encode())
+    r = guest.run(NOVAJOIN_METADATA_URL=url)
+    assert 'config drive: the join data has no OTP' in r.err
+    assert 'trying the metadata service' in r.err
+    assert_enrolled(guest, r, JOIN_ANSWER)
 
 
 def test_no_curl_and_no_wget(guest, fake_http):

@@ -233,10 +233,13 @@ def test_host_rights_reach_only_novajoin_hosts(ipa_env, ipa_admin,
             shown = ipa_admin.call('host_show', victim)['result']
             assert instance not in shown.get('managedby_host', [])
 
-        # The filter holds because novajoin cannot relabel a host.
-        for host in (theirs, instance):
-            with pytest.raises(errors.ACIError):
-                nova.call('host_mod', host, userclass=['novajoin: subhost'])
+        # The filter holds because novajoin cannot put a host in it: its
+        # userclass right (the rebuild record) reaches only hosts that carry
+        # a "novajoin:" value already.
+        with pytest.raises(errors.ACIError):
+            nova.call('host_mod', theirs, addattr=['userclass=novajoin: subhost'])
+        with pytest.raises(errors.ACIError):
+            nova.call('host_mod', instance, description='novajoin: subhost')
 
         # An OTP on a host that is not enrolled yet lets its holder enroll.
         nova.call('host_mod', instance, userpassword='Otp2-' + unique)

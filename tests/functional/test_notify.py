@@ -12,6 +12,7 @@ gone before it removes its host. Floating-IP records are proven against the
 real neutron in test_notify_neutron.py.
 """
 import json
+import os
 import random
 import subprocess
 import uuid
@@ -23,15 +24,18 @@ from novajoin import otp
 from novajoin.hosts import records
 from novajoin.hosts import services
 from novajoin.ipa import errors
-from novajoin.validation import VendordataRequest
 from novajoin.ipa.auth import KerberosAuth
 from novajoin.ipa.client import IPAClient
+from novajoin.validation import VendordataRequest
 from tests.functional import notify_env
 from tests.functional import nova_api
+from tests.functional import peers
 from tests.functional.notify_env import wait_until
 from tests.unit.notify import payloads
 
 PROJECT = 'c2f4e9d07a6b4d0e8f1a2b3c4d5e6f70'
+# novajoin-server's and novajoin-notify's (rebuilt hosts are re-armed with it)
+OTP_SECRET = 'functional-' + 'x' * 40
 FORWARD = 'example.test.'
 REVERSE = '2.0.192.in-addr.arpa.'
 
@@ -76,7 +80,7 @@ class IPAState:
 
     def make_enroller(self, domain=None, cloud=None):
         # PROJECT plays the undercloud: it may ask for TripleO services
-        return join.Enroller(self.ipa, otp.OTPSource('functional-' + 'x' * 40),
+        return join.Enroller(self.ipa, otp.OTPSource(OTP_SECRET),
                              join.IPAIdentity(self.ipa), domain=domain,
                              cloud=records.Cloud(cloud) if cloud else None,
                              service_rules=services.ServiceRules([PROJECT]))
@@ -187,7 +191,8 @@ def start_listener(tmp_path, bus, ipa_env, novajoin_identity, peers_env):
     def start(ipa_port=None, pool=None, topics=None, extra='', name='notify',
               debug=False):
         extra = (nova_api.service_credentials(peers_env)
-                 + '\n[join]\nservice_projects = %s\n' % PROJECT + extra)
+                 + '\n[join]\nservice_projects = %s\notp_secret = %s\n'
+                 % (PROJECT, OTP_SECRET) + extra)
         conf = notify_env.write_conf(tmp_path / (name + '.conf'), bus.url, ipa_env,
                                      novajoin_identity, topics or bus.topics,
                                      bus.pool if pool is None else pool, extra,
@@ -490,3 +495,106 @@ def test_a_guest_that_rewrites_its_description_gets_no_other_projects_identity(
     assert sorted(vip_entry['managedby_host']) == sorted([vip, victim])
     service = state.ipa.call('service_show', 'HTTP/' + vip, all=True)['result']
     assert fqdn not in service.get('managedby_host', [])
+
+
+# -- rebuilds ----------------------------------------------------------------------
+
+def _rebuild_in_nova(peers_env, instance):
+    """What nova-api and compute record for a rebuild (nova_rebuild.py):
+    the instance action, under a new request id."""
+    out = subprocess.run(
+        [os.path.join(peers_env['PEERS_VENV'], 'bin', 'python'), '-W', 'ignore',
+         os.path.join(os.path.dirname(__file__), 'nova_rebuild.py'), instance],
+        capture_output=True, text=True, timeout=120,
+        cwd=str(peers.PEERS_DIR),
+        env=dict(os.environ, PEERS_DIR=str(peers.PEERS_DIR)))
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout)['request_id']
+
+
+def _rebuild_event(instance, fqdn):
+    return {'event': 'rebuild', 'instance': notify_env.nova_instance(
+        instance, PROJECT, fqdn.split('.')[0], {'ipa_enroll': 'True'},
+        fixed_ips={'private': '10.0.0.5'})}
+
+
+def _fetch(state, instance, fqdn):
+    """The join answer novajoin-server's Enroller gives this instance now."""
+    req = VendordataRequest.from_json({
+        'project-id': PROJECT, 'instance-id': instance, 'image-id': '',
+        'user-data': None, 'hostname': fqdn.split('.')[0],
+        'metadata': {'ipa_enroll': 'True'}, 'boot-roles': 'member'})
+    return state.enroller.handle(req)
+
+
+def _show(state, fqdn):
+    return state.ipa.call('host_show', fqdn, all=True)['result']
+
+
+@pytest.mark.parametrize('fmt', ['versioned', 'unversioned'])
+def test_a_rebuilt_instance_gets_a_new_otp_and_its_new_guest_enrolls(
+        fmt, start_listener, bus, state, peers_env, ipa_env, nova, unique):
+    instance, fqdn = state.enroll('njrb%s' % unique)
+    old_otp = _fetch(state, instance, fqdn)['ipaotp']
+    joined = peers.ipa_join(ipa_env, fqdn, old_otp)   # the old guest
+    assert joined.returncode == 0, joined.stderr
+    assert 'ipaotp' not in _fetch(state, instance, fqdn)          # enrolled
+    nova.create(instance, PROJECT, fqdn.split('.')[0])
+    request_id = _rebuild_in_nova(peers_env, instance)
+
+    listener = start_listener()
+    emit(peers_env, bus, [_rebuild_event(instance, fqdn)], fmt)
+    wait_until(lambda: _show(state, fqdn)['has_password'], 30,
+               what='host re-armed')
+    host = _show(state, fqdn)
+    assert not host['has_keytab']                  # the old guest's keys gone
+    assert records.generation_of(host).request_id == request_id
+    new_otp = _fetch(state, instance, fqdn)['ipaotp']
+    assert new_otp != old_otp
+    assert new_otp == _fetch(state, instance, fqdn)['ipaotp']   # refetch: same
+    assert 'IPA host %s reset' % fqdn in listener.log()
+    assert old_otp not in listener.log() and new_otp not in listener.log()
+    # the old OTP is worth nothing; the new guest enrolls with the new one
+    assert peers.ipa_join(ipa_env, fqdn, old_otp).returncode != 0
+    joined = peers.ipa_join(ipa_env, fqdn, new_otp)
+    assert joined.returncode == 0, joined.stderr
+
+    # The same notification again (a redelivery, a replay): the new guest's
+    # enrollment stands.
+    emit(peers_env, bus, [_rebuild_event(instance, fqdn)], fmt)
+    wait_until(lambda: listener.log().count(
+        'IPA host %s has enrolled the rebuilt guest' % fqdn) >= 1, 30,
+        what='the replay handled')
+    assert _show(state, fqdn)['has_keytab']
+
+
+def test_a_rebuild_nova_does_not_record_changes_nothing(
+        start_listener, bus, state, peers_env, ipa_env, nova, unique):
+    instance, fqdn = state.enroll('njrf%s' % unique)
+    joined = peers.ipa_join(
+        ipa_env, fqdn, _fetch(state, instance, fqdn)['ipaotp'])
+    assert joined.returncode == 0, joined.stderr
+    nova.create(instance, PROJECT, fqdn.split('.')[0])   # never rebuilt
+    listener = start_listener()
+    emit(peers_env, bus, [_rebuild_event(instance, fqdn)], 'versioned')
+    wait_until(lambda: 'SUSPICIOUS: rebuild notification for instance %s'
+               % instance in listener.log(), 30, what='the forged rebuild')
+    host = _show(state, fqdn)
+    assert host['has_keytab'] and records.generation_of(host) is None
+
+
+def test_a_rebuild_leaves_a_host_an_administrator_disabled_disabled(
+        start_listener, bus, state, peers_env, ipa_env, nova, unique):
+    instance, fqdn = state.enroll('njrd%s' % unique)
+    joined = peers.ipa_join(
+        ipa_env, fqdn, _fetch(state, instance, fqdn)['ipaotp'])
+    assert joined.returncode == 0, joined.stderr
+    state.ipa.call('host_disable', fqdn)                  # the administrator
+    nova.create(instance, PROJECT, fqdn.split('.')[0])
+    _rebuild_in_nova(peers_env, instance)
+    listener = start_listener()
+    emit(peers_env, bus, [_rebuild_event(instance, fqdn)], 'versioned')
+    wait_until(lambda: 'was disabled by an administrator: not armed again'
+               in listener.log(), 30, what='the rebuild handled')
+    host = _show(state, fqdn)
+    assert not host['has_keytab'] and not host['has_password']

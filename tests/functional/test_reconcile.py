@@ -187,6 +187,25 @@ def test_reconcile_removes_leaks_after_the_grace_period(tmp_path, ipa_env, peers
     assert out.strip().endswith('0 IPA changes')
 
 
+def test_a_renamed_instance_keeps_its_enrolled_host_not_the_newer_one(
+        tmp_path, ipa_env, peers_env, rabbit_url, api, state,
+        novajoin_identity, unique):
+    """nova renamed the server: its guest enrolled under the old name, and a
+    later fetch made a host for the new name. The reconciler keeps the
+    enrolled one (IPA's host_find says nothing of keys: it must look)."""
+    instance, old = state.enroll('njold%s' % unique)
+    otp_value = state.enroller.otps.otp(old, instance)
+    joined = peers.ipa_join(ipa_env, old, otp_value)
+    assert joined.returncode == 0, joined.stderr
+    _, new = state.enroll('njnew%s' % unique, instance=instance)
+    api.servers[instance] = {'private': ['10.0.0.5']}
+    conf = reconcile_conf(tmp_path / 'join.conf', ipa_env, novajoin_identity,
+                          peers_env, api, state.domain, rabbit_url)
+    out = run_reconcile(conf, '--grace', '0')
+    assert 'host %s (instance %s is %s)' % (new, instance, old) in out
+    assert state.exists(old) and not state.exists(new)
+
+
 def test_the_listener_reconciles_periodically(tmp_path, ipa_env, peers_env,
                                               rabbit_url, api, state, unique,
                                               novajoin_identity):

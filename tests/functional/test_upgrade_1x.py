@@ -162,6 +162,32 @@ def test_a_1x_host_two_live_servers_are_named_after_is_left_alone(
         records.LEGACY_1X_DESCRIPTION
 
 
+def test_an_enrolled_1x_host_is_adopted_without_touching_its_keys(
+        tmp_path, bus, nova, made, ipa_admin, ipa_env, novajoin_identity,
+        peers_env, unique):
+    """IPA's host_find says nothing of keys: adoption must still see that
+    the guest enrolled and leave its password alone (IPA refuses one on an
+    enrolled host)."""
+    instance = str(uuid.uuid4())
+    short = 'nj%se' % unique
+    fqdn = '%s.%s' % (short, ipa_env['IPA_DOMAIN'])
+    ipa_admin.call('host_add', fqdn, force=True,
+                   description=records.LEGACY_1X_DESCRIPTION,
+                   userpassword='Otp-1x-' + unique)
+    made.append(fqdn)
+    joined = peers.ipa_join(ipa_env, fqdn, 'Otp-1x-' + unique)
+    assert joined.returncode == 0, joined.stderr
+    nova.create(instance, PROJECT, short)
+    conf = conf_for(tmp_path, bus, ipa_env, novajoin_identity, peers_env, 'adopt')
+    out = adopt(conf, ipa_env, '--apply')
+    assert 'adopt %s: instance %s of project %s' % (fqdn, instance,
+                                                    PROJECT) in out
+    assert 'not enrolled yet' not in out
+    host = show(ipa_admin, fqdn)
+    assert records.owner_of(host) == (instance, PROJECT, 'default')
+    assert host['has_keytab']
+
+
 def test_description_records_move_to_userclass_only_when_nova_confirms(
         tmp_path, bus, nova, made, ipa_admin, ipa_env, novajoin_identity,
         peers_env, unique):

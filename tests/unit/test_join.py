@@ -1,9 +1,12 @@
 """Enroller behaviour: the decision, naming, OTP stability, ownership, services."""
 import json
+import time
 
 import pytest
 
 from novajoin import join
+from novajoin import otp as otp_mod
+from novajoin.hosts import rearm
 from novajoin.hosts import records as ownership
 from novajoin.dev.fake_ipa import IPAFault
 from novajoin.ipa import errors
@@ -11,6 +14,7 @@ from novajoin.validation import BadRequest
 from novajoin.validation import VendordataRequest
 from tests.unit.conftest import INSTANCE
 from tests.unit.conftest import PROJECT
+from tests.unit.conftest import SECRET
 from tests.unit.conftest import StubImages
 from tests.unit.conftest import StubProjects
 from tests.unit.conftest import body
@@ -198,7 +202,9 @@ def test_the_ca_goes_with_the_otp_only(make_enroller, fake_ipa):
 
 def test_a_host_an_administrator_disabled_is_never_armed_again(make_enroller,
                                                                fake_ipa, caplog):
-    make_enroller().handle(request())
+    otp = make_enroller().handle(request())['ipaotp']
+    # IPA's host-disable acts on a host with keys (the guest enrolled)
+    fake_ipa.ipa.enroll('vm1.example.test', otp)
     fake_ipa.ipa.cmd_host_disable('vm1.example.test')
     fake_ipa.ipa.calls.clear()
     with pytest.raises(join.Refused, match='disabled by an administrator'):
@@ -550,3 +556,67 @@ def test_a_host_whose_secret_was_dropped_is_an_error_naming_the_fix(make_enrolle
 
 def records_key(fake_ipa, fqdn):
     return ownership.otp_key_of(fake_ipa.ipa.hosts[fqdn])
+
+
+# -- after a rebuild: the OTP of the reset (novajoin.hosts.rearm) ------------
+
+REQ = 'req-0c3f4a1e-2b6d-4e8f-9a0b-1c2d3e4f5a6b'
+
+
+def _reset(ipa_client, otps, started):
+    """What novajoin-notify does on the instance's rebuild.end."""
+    host = ipa_client.call('host_show', 'vm1.example.test', all=True)['result']
+    return rearm.rearm(ipa_client, otps, host, INSTANCE,
+                       rearm.Rebuild(REQ, started))
+
+
+def test_after_a_rebuild_the_host_answers_the_new_otp(make_enroller, fake_ipa,
+                                                      ipa_client):
+    otps = otp_mod.OTPSource(SECRET)
+    enroller = make_enroller(otps=otps)
+    created = enroller.handle(request())['ipaotp']
+    # before the guest enrolls, every fetch answers the creation OTP
+    assert created == otps.otp('vm1.example.test', INSTANCE)
+    assert make_enroller().handle(request())['ipaotp'] == created
+    fake_ipa.ipa.enroll('vm1.example.test', created, at=time.time() - 3600)
+    assert 'ipaotp' not in enroller.handle(request())
+
+    assert _reset(ipa_client, otps, time.time() - 60) == 'reset'
+    answer = enroller.handle(request())
+    new = otps.otp('vm1.example.test', INSTANCE, otps.key_id, generation=REQ)
+    assert answer['ipaotp'] == new != created
+    # every worker and replica answers the same; the host is not written
+    fake_ipa.ipa.calls.clear()
+    assert make_enroller().handle(request())['ipaotp'] == new
+    assert [c for c in fake_ipa.ipa.calls if c not in ('env', 'host_add',
+                                                       'host_show')] == []
+    # the new guest enrolls with it; then no OTP again
+    fake_ipa.ipa.enroll('vm1.example.test', new)
+    assert 'ipaotp' not in enroller.handle(request())
+
+
+def test_after_a_rebuild_and_a_rotation_the_otp_is_still_the_resets(
+        make_enroller, fake_ipa, ipa_client):
+    before = otp_mod.OTPSource(SECRET)
+    created = make_enroller(otps=before).handle(request())['ipaotp']
+    fake_ipa.ipa.enroll('vm1.example.test', created, at=time.time() - 3600)
+    _reset(ipa_client, before, time.time() - 60)
+    # the secret is rotated before the new guest fetches its join data
+    rotated = otp_mod.OTPSource('n' * 40, previous=[SECRET])
+    answer = make_enroller(otps=rotated).handle(request())
+    assert answer['ipaotp'] == before.otp('vm1.example.test', INSTANCE,
+                                          generation=REQ)
+
+
+def test_a_host_half_way_through_a_rebuild_reset_is_a_503_not_a_refusal(
+        make_enroller, fake_ipa):
+    ipa = fake_ipa.ipa
+    enroller = make_enroller()
+    enroller.handle(request(metadata={'ipa_enroll': 'true'}))
+    fqdn = 'vm1.example.test'
+    ipa.enroll(fqdn, ipa.hosts[fqdn]['_password'])
+    ipa.cmd_host_mod(fqdn, addattr=['userclass=' + ownership.rebuild_record(
+        'req-0c3f4a1e-2b6d-4e8f-9a0b-1c2d3e4f5a6b', enroller.otps.key_id)])
+    ipa.cmd_host_disable(fqdn)          # the reset, before its password
+    with pytest.raises(errors.IPAUnavailable):
+        enroller.handle(request(metadata={'ipa_enroll': 'true'}))

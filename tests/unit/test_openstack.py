@@ -3,6 +3,8 @@ stand-in keystoneauth adapter (the real neutron: functional tests); nova's
 server details; each service's adapter built from its own group."""
 import urllib.parse
 
+import pytest
+
 from novajoin import openstack
 
 
@@ -119,3 +121,95 @@ def test_server_details_are_every_projects_with_nova_hostname_and_utc_time():
     assert nova._nova.servers.asked == [{'detailed': True, 'limit': -1,
                                          'search_opts': {'all_tenants': True}}]
     assert openstack._unix_time('2026-12-04T05:40:00') == 1796362800.0
+
+
+# -- nova's instance actions (a rebuild vouched for) ----------------------------
+
+REQ = 'req-0c3f4a1e-2b6d-4e8f-9a0b-1c2d3e4f5a6b'
+OLD_REQ = 'req-9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a'
+
+
+class StubInstanceActions:
+    """novaclient's instance_action manager: ``list(server)``."""
+
+    def __init__(self, actions=(), error=None):
+        self.actions = list(actions)
+        self.error = error
+        self.asked = []
+
+    def list(self, server, **kwargs):
+        self.asked.append((server, kwargs))
+        if self.error:
+            raise self.error
+        return self.actions
+
+
+def servers_with(manager):
+    nova = openstack.Servers.__new__(openstack.Servers)
+    nova._nova = type('Nova', (), {'instance_action': manager})()
+    return nova
+
+
+def nova_action(action, request_id, start_time):
+    # as novaclient builds it from GET /servers/{id}/os-instance-actions
+    return Server(action=action, request_id=request_id, start_time=start_time,
+                  instance_uuid='vm', user_id='u', project_id='p',
+                  message=None, updated_at=start_time)
+
+
+def test_actions_are_newest_first_with_unix_times():
+    manager = StubInstanceActions([
+        nova_action('create', OLD_REQ, '2026-12-04T05:00:00.000000'),
+        nova_action('rebuild', REQ, '2026-12-04T05:40:00.000000'),
+        nova_action('stop', 'req-11111111-2222-4333-8444-555555555555',
+                    '2026-12-04T05:20:00Z')])
+    assert servers_with(manager).actions('vm') == [
+        {'action': 'rebuild', 'request_id': REQ, 'started': 1796362800.0},
+        {'action': 'stop', 'request_id': 'req-11111111-2222-4333-8444-555555555555',
+         'started': 1796361600.0},
+        {'action': 'create', 'request_id': OLD_REQ, 'started': 1796360400.0}]
+    assert manager.asked == [('vm', {})]
+
+
+@pytest.mark.parametrize('bad', [
+    None, '', 'req-x', REQ.upper(), REQ + '\n', ' ' + REQ, REQ + 'a',
+    REQ[4:], 7, ['req']])
+def test_a_malformed_request_id_is_none(bad):
+    manager = StubInstanceActions([
+        nova_action('rebuild', bad, '2026-12-04T05:40:00.000000')])
+    (found,) = servers_with(manager).actions('vm')
+    assert found == {'action': 'rebuild', 'request_id': None,
+                     'started': 1796362800.0}
+
+
+def test_an_action_without_a_start_time_is_listed_last():
+    manager = StubInstanceActions([
+        nova_action('rebuild', REQ, None),
+        nova_action('create', OLD_REQ, '2026-12-04T05:00:00.000000'),
+        nova_action('stop', None, 'garbage')])
+    found = servers_with(manager).actions('vm')
+    assert [a['action'] for a in found] == ['create', 'rebuild', 'stop']
+    assert [a['started'] for a in found] == [1796360400.0, None, None]
+
+
+def test_actions_of_a_server_nova_does_not_have_are_none():
+    from novaclient import exceptions as nova_exc
+    manager = StubInstanceActions(error=nova_exc.NotFound(404, 'Instance vm '
+                                                               'not found'))
+    assert servers_with(manager).actions('vm') is None
+
+
+def test_nova_failing_to_list_actions_is_transient():
+    from keystoneauth1 import exceptions as ks_exc
+    from novaclient import exceptions as nova_exc
+    from novajoin.notify import listener
+    for error in (nova_exc.ClientException(500, 'oops'),
+                  ks_exc.ConnectFailure('refused')):
+        with pytest.raises(openstack.UpstreamError) as exc:
+            servers_with(StubInstanceActions(error=error)).actions('vm')
+        assert listener.is_transient(exc.value)
+        assert str(exc.value).startswith('nova: ')
+
+
+def test_no_actions_is_an_empty_list():
+    assert servers_with(StubInstanceActions([])).actions('vm') == []

@@ -183,3 +183,92 @@ def test_an_owner_record_and_a_subhost_record_together_make_neither():
                           records.subhost_record('p1', 'cloud-a')]}
     assert records.owner_of(host) is None
     assert records.subhost_owner(host) is None
+
+
+# -- the rebuild record (novajoin.hosts.rearm) ---------------------------------
+
+REQ = 'req-0c3f4a1e-2b6d-4e8f-9a0b-1c2d3e4f5a6b'
+OLD_REQ = 'req-9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a'
+
+
+def test_rebuild_record_round_trip_gives_the_request_id_and_key():
+    record = records.rebuild_record(REQ, '0a1b2c3d')
+    assert record == 'novajoin: rebuild=%s key=0a1b2c3d' % REQ
+    assert records.is_rebuild_record(record)
+    entry = host(*records.owner_values(IID, 'p1', 'c', key='ffffffff'), record)
+    assert records.generation_of(entry) == records.Generation(REQ, '0a1b2c3d', False)
+    assert records.generation_of(entry).request_id == REQ
+    assert records.generation_of(entry).key == '0a1b2c3d'
+
+
+def test_a_host_never_reset_has_no_generation():
+    assert records.generation_of({}) is None
+    assert records.generation_of(host()) is None
+    assert records.generation_of(host(*records.owner_values(
+        IID, 'p1', 'c', key='0a1b2c3d'))) is None
+
+
+def test_the_same_rebuild_record_twice_is_one_generation():
+    record = records.rebuild_record(REQ, '0a1b2c3d')
+    assert records.generation_of(host(record, record))[:2] == (REQ, '0a1b2c3d')
+
+
+@pytest.mark.parametrize('second', [
+    records.rebuild_record(OLD_REQ, '0a1b2c3d'),      # another rebuild
+    records.rebuild_record(REQ, 'ffffffff')])         # another key
+def test_two_different_rebuild_records_make_no_generation(second):
+    entry = host(records.rebuild_record(REQ, '0a1b2c3d'), second)
+    assert records.generation_of(entry) is None
+
+
+@pytest.mark.parametrize('value', [
+    'novajoin: rebuild=req-0C3F4A1E-2B6D-4E8F-9A0B-1C2D3E4F5A6B key=0a1b2c3d',
+    'novajoin: rebuild=req-0c3f4a1e2b6d4e8f9a0b1c2d3e4f5a6b key=0a1b2c3d',
+    'novajoin: rebuild=0c3f4a1e-2b6d-4e8f-9a0b-1c2d3e4f5a6b key=0a1b2c3d',
+    'novajoin: rebuild=req-0c3f4a1e-2b6d-4e8f-9a0b-1c2d3e4f5a6bx key=0a1b2c3d',
+    'novajoin: rebuild=req-x key=0a1b2c3d',
+    'novajoin: rebuild=%s' % REQ,                            # no key
+    'novajoin: rebuild=%s key=0A1B2C3D' % REQ,
+    'novajoin: rebuild=%s key=0a1b2c3' % REQ,
+    'novajoin: rebuild=%s key=0a1b2c3d4' % REQ,
+    'novajoin: rebuild=%s key=0a1b2c3d\n' % REQ,             # whole value
+    ' novajoin: rebuild=%s key=0a1b2c3d' % REQ,
+    'x' + records.rebuild_record(REQ, '0a1b2c3d'),
+    records.rebuild_record(REQ, '0a1b2c3d') + ' project=p1',
+    'novajoin:  rebuild=%s key=0a1b2c3d' % REQ])
+def test_a_malformed_rebuild_record_is_none(value):
+    assert not records.is_rebuild_record(value)
+    assert records.generation_of(host(value)) is None
+    # and it does not hide a good one beside it
+    good = records.rebuild_record(OLD_REQ, '0a1b2c3d')
+    assert records.generation_of(host(value, good))[:2] == (OLD_REQ, '0a1b2c3d')
+
+
+def test_a_rebuild_record_is_no_owner_record_and_leaves_the_owner_alone():
+    record = records.rebuild_record(REQ, '0a1b2c3d')
+    assert records.owner_of(host(record)) is None
+    assert not records.has_record(host(record))
+    entry = host(*records.owner_values(IID, 'p1', 'c', key='ffffffff'), record)
+    assert records.owner_of(entry) == (IID, 'p1', 'c')
+    assert records.otp_key_of(entry) == 'ffffffff'
+    assert records.Cloud('c').owner(entry) == (IID, 'p1', 'c')
+    # novajoin's own value: not kept as a host class
+    assert records.without_records(['web', record]) == ['web']
+
+
+def test_a_rebuild_record_in_the_description_alone_is_not_believed():
+    entry = {'description': [records.rebuild_record(REQ, '0a1b2c3d')]}
+    assert records.generation_of(entry) is None
+
+
+def test_an_armed_rebuild_record_says_so():
+    record = records.rebuild_record(REQ, '0a1b2c3d', armed=True)
+    assert record == 'novajoin: rebuild=%s key=0a1b2c3d armed' % REQ
+    assert records.generation_of(host(record)) == (REQ, '0a1b2c3d', True)
+    assert records.generation_of(host(records.rebuild_record(
+        REQ, '0a1b2c3d'))).armed is False
+    for bad in (record + ' armed', record + 'x', record.replace(' armed', 'armed')):
+        assert not records.is_rebuild_record(bad)
+    # pending and armed together (two values): neither is believed
+    assert records.generation_of(host(record, records.rebuild_record(
+        REQ, '0a1b2c3d'))) is None

@@ -216,3 +216,12 @@ def test_sync_never_links_a_subhost_another_project_made_meanwhile(
         host_ops.sync(fqdn, payloads.NOVA_PROJECT, MYSQL)
     assert fqdn not in ipa.hosts[SUB].get('managedby_host', [])
     assert 'mysql/%s@EXAMPLE.TEST' % SUB not in ipa.services
+
+
+def test_has_keys_reads_show_and_find_entries_alike():
+    # host_show says has_keytab; host_find (all) only lists krblastpwdchange
+    assert hosts.has_keys({'has_keytab': True})
+    assert not hosts.has_keys({'has_keytab': False,
+                               'krblastpwdchange': [{'__datetime__': 'x'}]})
+    assert hosts.has_keys({'krblastpwdchange': [{'__datetime__': '20261204081532Z'}]})
+    assert not hosts.has_keys({'fqdn': ['vm1.example.test']})

@@ -5,15 +5,21 @@ is checked with them before IPA changes.
 """
 import json
 import logging
+import time
 
 import pytest
 
+from novajoin import audit as audit_mod
 from novajoin import openstack
+from novajoin import otp as otp_mod
+from novajoin.hosts import records as host_records
 from novajoin.notify import floating
 from novajoin.notify import handlers
 from novajoin.notify import listener
+from tests.unit.conftest import SECRET
 from tests.unit.notify import payloads
 from tests.unit.notify.conftest import REVERSE
+from tests.unit.notify.conftest import StubServers
 
 VM = payloads.NOVA_INSTANCE
 OTHER = '11111111-2222-4333-8444-555555555555'
@@ -533,3 +539,348 @@ def test_update_judges_the_project_recorded_in_ipa_not_the_payload(
     with pytest.raises(handlers.BadPayload, match='service_projects'):
         strict.handle('instance.update', payload)
     assert 'vm1.internalapi.example.test' not in ipa.hosts
+
+
+# -- rebuilds: a new guest under the same instance gets a new OTP --------------
+# nova's instance actions (GET /servers/{id}/os-instance-actions) vouch for
+# the rebuild; novajoin.hosts.rearm does the reset.
+
+REBUILD_EVENTS = ['instance.rebuild.end', 'compute.instance.rebuild.end']
+REQ = 'req-0c3f4a1e-2b6d-4e8f-9a0b-1c2d3e4f5a6b'
+OLD_REQ = 'req-9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a'
+
+
+class ActionsNova(StubServers):
+    """nova with each server's instance actions, newest first (None: 404)."""
+
+    def __init__(self):
+        super().__init__()
+        self.recorded = {}
+
+    def actions(self, server_id):
+        self.asked.append(server_id)
+        if self.fail:
+            raise self.fail
+        found = self.recorded.get(server_id)
+        return None if found is None else [dict(a) for a in found]
+
+
+def action(name, request_id, started):
+    return {'action': name, 'request_id': request_id, 'started': started}
+
+
+class Bus:
+    """oslo.messaging's Notifier for the audit events: keeps them."""
+
+    def __init__(self):
+        self.sent = []
+
+    def info(self, ctxt, event_type, payload):
+        self.sent.append((event_type, payload))
+
+    def types(self):
+        return [t for t, _ in self.sent]
+
+
+OTPS = otp_mod.OTPSource(SECRET)
+KEY = OTPS.key_id
+
+
+@pytest.fixture
+def actions_nova():
+    return ActionsNova()
+
+
+@pytest.fixture
+def bus():
+    return Bus()
+
+
+@pytest.fixture
+def rebuilds(host_ops, floating_ips, actions_nova, bus):
+    return handlers.Handlers(host_ops, floating=floating_ips,
+                             servers=actions_nova, otps=OTPS,
+                             audit=audit_mod.Auditor(bus, 'novajoin-test'))
+
+
+@pytest.fixture
+def enrolled(enroll, ipa):
+    """vm1's host, its first guest enrolled an hour ago."""
+    fqdn = enroll(VM, 'vm1')
+    ipa.enroll(fqdn, OTPS.otp(fqdn, VM), at=time.time() - 3600)
+    return fqdn
+
+
+def rebuilt(actions_nova, request_id=REQ, ago=60, *older):
+    """nova records a rebuild ``ago`` seconds ago (and ``older`` actions)."""
+    started = time.time() - ago
+    actions_nova.recorded[VM] = [action('rebuild', request_id, started)] + list(
+        older or [action('create', 'req-11111111-2222-4333-8444-555555555555',
+                         started - 7200)])
+    return started
+
+
+def writes(ipa):
+    return [c for c in ipa.calls if c not in ('host_find', 'host_show')]
+
+
+@pytest.mark.parametrize('event', REBUILD_EVENTS)
+def test_rebuild_resets_the_enrolled_host_of_a_rebuild_nova_records(
+        event, rebuilds, ipa, enrolled, actions_nova, bus, caplog):
+    rebuilt(actions_nova)
+    with caplog.at_level(logging.DEBUG):
+        assert rebuilds.handle(event, payloads.nova(event)) == 'reset'
+    host = ipa.hosts[enrolled]
+    assert not host['_keytab']
+    armed = OTPS.otp(enrolled, VM, KEY, generation=REQ)
+    assert host['_password'] == armed != OTPS.otp(enrolled, VM)
+    assert host_records.generation_of(host)[:2] == (REQ, KEY)
+    assert actions_nova.asked == [VM]
+    assert bus.types() == ['novajoin.host.reset']
+    reset = bus.sent[0][1]
+    assert reset['action'] == 'update' and reset['outcome'] == 'success'
+    assert reset['target']['name'] == enrolled and reset['target']['id'] == VM
+    assert REQ in reset['initiator']['name']
+    assert 'IPA host %s reset' % enrolled in caplog.text
+    assert armed not in caplog.text
+    assert OTPS.otp(enrolled, VM) not in caplog.text
+
+
+@pytest.mark.parametrize('event', REBUILD_EVENTS)
+def test_a_replayed_rebuild_changes_nothing(
+        event, rebuilds, ipa, enrolled, actions_nova, bus):
+    rebuilt(actions_nova)
+    rebuilds.handle(event, payloads.nova(event))
+    before = repr(ipa.hosts)
+    ipa.calls.clear()
+    assert rebuilds.handle(event, payloads.nova(event)) == 'armed'
+    assert writes(ipa) == [] and repr(ipa.hosts) == before
+    assert bus.types() == ['novajoin.host.reset']         # once
+
+
+def test_a_rebuild_after_the_new_guest_enrolled_changes_nothing(
+        rebuilds, ipa, enrolled, actions_nova, bus):
+    rebuilt(actions_nova)
+    rebuilds.handle('instance.rebuild.end',
+                    payloads.nova('instance.rebuild.end'))
+    ipa.enroll(enrolled, OTPS.otp(enrolled, VM, KEY, generation=REQ))
+    ipa.calls.clear()
+    assert rebuilds.handle('compute.instance.rebuild.end', payloads.nova(
+        'compute.instance.rebuild.end')) == 'enrolled'
+    assert writes(ipa) == [] and ipa.hosts[enrolled]['_keytab']
+
+
+@pytest.mark.parametrize('event', REBUILD_EVENTS)
+def test_a_rebuild_nova_does_not_record_is_suspicious_and_changes_nothing(
+        event, rebuilds, ipa, enrolled, actions_nova, bus, caplog):
+    actions_nova.recorded[VM] = [
+        action('create', 'req-11111111-2222-4333-8444-555555555555',
+               time.time() - 7200)]
+    before = repr(ipa.hosts)
+    ipa.calls.clear()
+    with caplog.at_level(logging.WARNING):
+        assert rebuilds.handle(event, payloads.nova(event)) == 'not_rebuilt'
+    assert writes(ipa) == [] and repr(ipa.hosts) == before
+    assert 'SUSPICIOUS' in caplog.text and VM in caplog.text
+    assert bus.types() == ['novajoin.notification.suspicious']
+    suspicious = bus.sent[0][1]
+    assert suspicious['action'] == 'update'
+    assert suspicious['outcome'] == 'failure'
+    assert suspicious['target']['name'] == enrolled
+
+
+def test_an_evacuation_changes_nothing_and_is_not_suspicious(
+        rebuilds, ipa, enrolled, actions_nova, bus, caplog):
+    # nova-compute sends rebuild.end for an evacuation too
+    now = time.time()
+    actions_nova.recorded[VM] = [
+        action('evacuate', 'req-22222222-2222-4333-8444-555555555555', now - 60),
+        action('create', 'req-11111111-2222-4333-8444-555555555555', now - 7200)]
+    before = repr(ipa.hosts)
+    ipa.calls.clear()
+    with caplog.at_level(logging.INFO):
+        assert rebuilds.handle('instance.rebuild.end', payloads.nova(
+            'instance.rebuild.end')) == 'evacuated'
+    assert writes(ipa) == [] and repr(ipa.hosts) == before
+    assert bus.types() == [] and 'SUSPICIOUS' not in caplog.text
+
+
+def test_an_evacuation_after_a_finished_reset_changes_nothing(
+        rebuilds, ipa, enrolled, actions_nova):
+    started = rebuilt(actions_nova, REQ, 600)
+    rebuilds.handle('instance.rebuild.end', payloads.nova('instance.rebuild.end'))
+    ipa.enroll(enrolled, OTPS.otp(enrolled, VM, KEY, generation=REQ))
+    actions_nova.recorded[VM].insert(0, action(
+        'evacuate', 'req-22222222-2222-4333-8444-555555555555', started + 300))
+    ipa.calls.clear()
+    assert rebuilds.handle('instance.rebuild.end', payloads.nova(
+        'instance.rebuild.end')) == 'enrolled'
+    assert writes(ipa) == []
+
+
+def test_an_evacuation_never_re_arms_a_host_an_administrator_disabled(
+        rebuilds, ipa, enrolled, actions_nova, ipa_client):
+    started = rebuilt(actions_nova, REQ, 600)
+    rebuilds.handle('instance.rebuild.end', payloads.nova('instance.rebuild.end'))
+    ipa.enroll(enrolled, OTPS.otp(enrolled, VM, KEY, generation=REQ))
+    ipa_client.call('host_disable', enrolled)             # the administrator
+    actions_nova.recorded[VM].insert(0, action(
+        'evacuate', 'req-22222222-2222-4333-8444-555555555555', started + 300))
+    rebuilds.handle('instance.rebuild.end', payloads.nova('instance.rebuild.end'))
+    assert ipa.hosts[enrolled]['_password'] is None
+
+
+def test_a_host_an_administrator_disabled_stays_disabled(
+        rebuilds, ipa, enrolled, actions_nova, ipa_client, bus, caplog):
+    ipa_client.call('host_disable', enrolled)
+    rebuilt(actions_nova)
+    ipa.calls.clear()
+    with caplog.at_level(logging.WARNING):
+        assert rebuilds.handle('instance.rebuild.end', payloads.nova(
+            'instance.rebuild.end')) == 'disabled'
+    assert writes(ipa) == []
+    assert ipa.hosts[enrolled]['_password'] is None
+    assert not ipa.hosts[enrolled]['_keytab']
+    assert 'disabled by an administrator' in caplog.text
+    assert 'novajoin.host.reset' not in bus.types()
+
+
+@pytest.mark.parametrize('event', REBUILD_EVENTS)
+def test_a_rebuild_of_an_instance_without_a_host_does_not_ask_nova(
+        event, rebuilds, ipa, actions_nova):
+    rebuilt(actions_nova)
+    ipa.calls.clear()
+    assert rebuilds.handle(event, payloads.nova(event)) == 'not_enrolled'
+    assert ipa.calls == ['host_find']
+    assert actions_nova.asked == []
+
+
+def test_a_rebuild_never_touches_another_clouds_host(rebuilds, ipa, enroll,
+                                                     actions_nova):
+    fqdn = enroll(VM, 'vm1', cloud='cloud-b')
+    ipa.enroll(fqdn, otp_mod.OTPSource(SECRET).otp(fqdn, VM),
+               at=time.time() - 3600)
+    rebuilt(actions_nova)
+    assert rebuilds.handle('instance.rebuild.end', payloads.nova(
+        'instance.rebuild.end')) == 'not_enrolled'
+    assert ipa.hosts[fqdn]['_keytab'] and actions_nova.asked == []
+
+
+@pytest.mark.parametrize('missing', ['servers', 'otps'])
+def test_a_rebuild_without_nova_or_the_otp_secret_is_not_configured(
+        missing, host_ops, floating_ips, ipa, enrolled, actions_nova):
+    rebuilt(actions_nova)
+    parts = {'servers': actions_nova, 'otps': OTPS}
+    parts[missing] = None
+    table = handlers.Handlers(host_ops, floating=floating_ips, **parts)
+    before = repr(ipa.hosts)
+    ipa.calls.clear()
+    for event in REBUILD_EVENTS:
+        with pytest.raises(handlers.NotConfigured) as exc:
+            table.handle(event, payloads.nova(event))
+        assert not listener.is_transient(exc.value)
+    assert writes(ipa) == [] and repr(ipa.hosts) == before
+    assert actions_nova.asked == []
+
+
+@pytest.mark.parametrize('bad', [
+    {'request_id': None},           # nova's was malformed (openstack.Servers)
+    {'started': None},
+    {'request_id': ''}])
+def test_a_rebuild_nova_names_without_a_request_id_or_time_is_ignored(
+        bad, rebuilds, ipa, enrolled, actions_nova):
+    rebuilt(actions_nova)
+    actions_nova.recorded[VM][0].update(bad)
+    before = repr(ipa.hosts)
+    ipa.calls.clear()
+    assert rebuilds.handle('instance.rebuild.end', payloads.nova(
+        'instance.rebuild.end')) == 'not_rebuilt'
+    assert writes(ipa) == [] and repr(ipa.hosts) == before
+
+
+def test_a_rebuild_of_an_instance_nova_does_not_have_changes_nothing(
+        rebuilds, ipa, enrolled, actions_nova):
+    assert VM not in actions_nova.recorded                 # 404
+    before = repr(ipa.hosts)
+    assert rebuilds.handle('instance.rebuild.end', payloads.nova(
+        'instance.rebuild.end')) == 'not_rebuilt'
+    assert repr(ipa.hosts) == before
+
+
+def test_a_rebuild_when_nova_cannot_answer_is_retried(rebuilds, ipa, enrolled,
+                                                      actions_nova):
+    rebuilt(actions_nova)
+    actions_nova.fail = openstack.UpstreamError('nova: connection refused')
+    before = repr(ipa.hosts)
+    with pytest.raises(openstack.UpstreamError) as exc:
+        rebuilds.handle('instance.rebuild.end',
+                        payloads.nova('instance.rebuild.end'))
+    assert listener.is_transient(exc.value)
+    assert repr(ipa.hosts) == before
+
+
+def test_the_latest_rebuild_nova_records_is_the_generation(
+        rebuilds, ipa, enrolled, actions_nova):
+    now = time.time()
+    actions_nova.recorded[VM] = [action('rebuild', REQ, now - 60),
+                                 action('stop', None, now - 120),
+                                 action('rebuild', OLD_REQ, now - 600)]
+    assert rebuilds.handle('instance.rebuild.end', payloads.nova(
+        'instance.rebuild.end')) == 'reset'
+    assert host_records.generation_of(ipa.hosts[enrolled])[:2] == (REQ, KEY)
+
+
+def test_a_rebuild_when_ipa_goes_away_half_way_is_retried_and_resumes(
+        rebuilds, ipa, enrolled, actions_nova, ipa_client, monkeypatch):
+    from novajoin.ipa import errors
+
+    def unreachable(calls, **_):
+        raise errors.IPAUnavailable('no IPA server answered')
+    rebuilt(actions_nova)
+    monkeypatch.setattr(ipa_client, 'batch', unreachable)
+    with pytest.raises(errors.IPAUnavailable) as exc:
+        rebuilds.handle('instance.rebuild.end',
+                        payloads.nova('instance.rebuild.end'))
+    assert listener.is_transient(exc.value)
+    # the record went first: the retry knows which reset is under way
+    assert host_records.generation_of(ipa.hosts[enrolled])[:2] == (REQ, KEY)
+    assert ipa.hosts[enrolled]['_keytab']
+    monkeypatch.undo()
+    ipa.calls.clear()
+    assert rebuilds.handle('compute.instance.rebuild.end', payloads.nova(
+        'compute.instance.rebuild.end')) == 'reset'
+    assert writes(ipa) == ['batch', 'host_disable', 'host_mod']
+    assert ipa.hosts[enrolled]['_password'] == OTPS.otp(
+        enrolled, VM, KEY, generation=REQ)
+
+
+@pytest.mark.parametrize('event,name', [
+    ('instance.rebuild.end', 'InstanceActionRebuildPayload'),
+    ('compute.instance.rebuild.end', None)])
+def test_nova34s_own_rebuild_messages_name_the_instance(event, name):
+    msg = payloads.nova_message(event)
+    assert msg['event_type'] == event
+    payload = msg['payload']
+    assert payload.get('nova_object.name') == name
+    inst = handlers.instance_from(payload)
+    assert inst.uuid == VM and inst.hostname == 'vm1'
+    assert inst.project == payloads.NOVA_PROJECT
+    assert event in handlers.Handlers(None, servers=object()).table
+
+
+@pytest.mark.parametrize('event', [
+    'instance.resize.end', 'instance.resize_finish.end',
+    'instance.resize_confirm.end', 'instance.shelve.end',
+    'instance.shelve_offload.end', 'instance.unshelve.end',
+    'instance.evacuate', 'instance.live_migration_post.end',
+    'compute.instance.finish_resize.end', 'compute.instance.unshelve.end'])
+def test_moves_that_keep_the_guests_disk_change_nothing(
+        event, rebuilds, ipa, enrolled, actions_nova):
+    # resize, shelve/unshelve (the snapshot is the guest's own disk),
+    # migrations, evacuation: the guest keeps its keys; novajoin has nothing
+    # to do and does not even ask nova
+    ipa.calls.clear()
+    assert rebuilds.handle(event, payloads.nova('instance.rebuild.end')) == \
+        'ignored'
+    assert ipa.calls == [] and actions_nova.asked == []
+    assert ipa.hosts[enrolled]['_keytab']
