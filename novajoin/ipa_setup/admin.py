@@ -21,7 +21,12 @@ def password(admin, password_file=None, prog='novajoin'):
     get one."""
     if password_file:
         with open(password_file) as f:
-            return f.readline().rstrip('\n')
+            secret = f.readline().rstrip('\n')
+        if not secret:
+            raise SystemExit('%s: the password file %s is empty (its first line '
+                             'is the password of IPA %s)'
+                             % (prog, password_file, admin))
+        return secret
     if os.environ.get(PASSWORD_ENV):
         return os.environ[PASSWORD_ENV]
     if sys.stdin.isatty():

@@ -1,4 +1,7 @@
-"""novajoin-install: the line-based ini editor and the files it writes."""
+"""novajoin-install end to end: the files it writes, dry runs, TLS, refusals.
+
+The ini editor and the settings it applies: tests/unit/install/.
+"""
 import io
 import json
 import os
@@ -9,38 +12,8 @@ import pytest
 
 from novajoin import config
 from novajoin.cmd import install
-from novajoin.install import files
-from novajoin.install import settings
 from novajoin.install.ini import IniDocument
-
-NOVA_CONF = """\
-# nova.conf of a controller; this comment must survive.
-[DEFAULT]
-transport_url = rabbit://nova:RabbitPass@ctl:5672/
-my_ip = 10.0.0.1
-
-[api]
-# Vendordata providers (list value)
-#vendordata_providers = StaticJSON
-auth_strategy = keystone
-
-[database]
-connection = mysql+pymysql://nova:DbPass@ctl/nova
-
-[keystone_authtoken]
-www_authenticate_uri = http://ctl:5000/
-auth_url = http://ctl:5000/
-auth_type = password
-project_domain_name = Default
-user_domain_name = Default
-project_name = service
-username = nova
-password = NovaPass
-
-[oslo_messaging_notifications]
-# noop until someone listens
-driver = noop
-"""
+from tests.unit.install.conftest import NOVA_CONF
 
 NEUTRON_CONF = """\
 [DEFAULT]
@@ -49,128 +22,6 @@ core_plugin = ml2
 [oslo_messaging_notifications]
 #driver =
 """
-
-
-# -- the ini editor ----------------------------------------------------------
-
-def test_set_replaces_in_place_and_keeps_everything_else():
-    doc = IniDocument(NOVA_CONF)
-    assert doc.set('DEFAULT', 'my_ip', '10.0.0.2')
-    lines = doc.text().splitlines()
-    assert lines[3] == 'my_ip = 10.0.0.2'
-    assert doc.text().replace('10.0.0.2', '10.0.0.1') == NOVA_CONF
-
-
-def test_set_same_value_changes_nothing():
-    doc = IniDocument(NOVA_CONF)
-    assert not doc.set('DEFAULT', 'my_ip', '10.0.0.1')
-    assert doc.text() == NOVA_CONF
-
-
-def test_new_option_goes_under_its_commented_sample():
-    doc = IniDocument(NOVA_CONF)
-    doc.set('api', 'vendordata_providers', 'StaticJSON,DynamicJSON')
-    lines = doc.text().splitlines()
-    i = lines.index('#vendordata_providers = StaticJSON')
-    assert lines[i + 1] == 'vendordata_providers = StaticJSON,DynamicJSON'
-    assert lines[i + 2] == 'auth_strategy = keystone'
-
-
-def test_new_option_without_sample_ends_its_section():
-    doc = IniDocument(NOVA_CONF)
-    doc.set('DEFAULT', 'debug', 'true')
-    lines = doc.text().splitlines()
-    assert lines[lines.index('my_ip = 10.0.0.1') + 1] == 'debug = true'
-    assert lines[lines.index('debug = true') + 2] == '[api]'
-
-
-def test_new_section_is_appended_after_a_blank_line():
-    doc = IniDocument('[a]\nx = 1\n')
-    doc.set('b', 'y', '2')
-    assert doc.text() == '[a]\nx = 1\n\n[b]\ny = 2\n'
-    assert IniDocument('').text() == ''
-    empty = IniDocument('')
-    empty.set('b', 'y', '2')
-    assert empty.text() == '[b]\ny = 2\n'
-
-
-def test_continuation_lines_belong_to_the_option():
-    doc = IniDocument('[a]\nx = one\n  two\ny = 3\n')
-    assert doc.get('a', 'x') == 'one\ntwo'
-    doc.set('a', 'x', 'single')
-    assert doc.text() == '[a]\nx = single\ny = 3\n'
-
-
-def test_last_occurrence_wins_and_quotes_are_stripped():
-    doc = IniDocument('[a]\nx = 1\n[b]\nx = 9\n[a]\nx = "2"\n')
-    assert doc.get('a', 'x') == '2'
-    assert doc.get_all('a', 'x') == ['1', '2']
-    doc.set('a', 'x', '3')
-    assert doc.text() == '[a]\nx = 1\n[b]\nx = 9\n[a]\nx = 3\n'
-
-
-def test_setdefault_keeps_an_existing_value():
-    doc = IniDocument('[a]\nx = mine\n')
-    assert not doc.setdefault('a', 'x', 'default')
-    assert doc.setdefault('a', 'y', 'default')
-    assert doc.get('a', 'x') == 'mine' and doc.get('a', 'y') == 'default'
-
-
-def test_commented_option_is_not_read():
-    doc = IniDocument('[a]\n#x = 1\n; y = 2\n')
-    assert doc.get('a', 'x') is None and doc.get('a', 'y') is None
-
-
-def test_text_without_final_newline_stays_so():
-    doc = IniDocument('[a]\nx = 1')
-    doc.set('a', 'x', '2')
-    assert doc.text() == '[a]\nx = 2'
-
-
-# -- what novajoin needs ------------------------------------------------------
-
-def test_merge_list_keeps_other_entries_and_replaces_our_target():
-    doc = IniDocument('[api]\nvendordata_dynamic_targets = other@http://x/, '
-                      'join@http://old:9090/v1/\n')
-    settings.merge_list(doc, 'api', 'vendordata_dynamic_targets',
-                        ['join@http://new:9090/v1/'],
-                        drop=lambda item: item.startswith('join@'))
-    assert doc.get('api', 'vendordata_dynamic_targets') == \
-        'other@http://x/,join@http://new:9090/v1/'
-
-
-@pytest.mark.parametrize('before, after', [
-    (['noop'], ['messagingv2']),
-    ([], ['messagingv2']),
-    (['log'], ['log', 'messagingv2']),
-    (['messagingv2'], ['messagingv2']),
-    (['noop', 'noop'], ['messagingv2']),
-])
-def test_notification_driver(before, after):
-    text = '[oslo_messaging_notifications]\n' + ''.join(
-        'driver = %s\n' % d for d in before)
-    doc = IniDocument(text)
-    settings.ensure_driver(doc)
-    assert doc.get_all('oslo_messaging_notifications', 'driver') == after
-
-
-@pytest.mark.parametrize('current, wanted, result', [
-    (None, 'unversioned', 'unversioned'),
-    ('unversioned', 'unversioned', 'unversioned'),
-    ('versioned', 'unversioned', 'both'),
-    ('both', 'versioned', 'both'),
-    ('unversioned', 'versioned', 'both'),
-])
-def test_notification_format_keeps_what_nova_emitted(current, wanted, result):
-    assert settings.merged_format(current, wanted) == result
-
-
-def test_mask_hides_passwords_secrets_and_url_credentials():
-    assert files.mask('password = NovaPass') == 'password = ***'
-    assert files.mask('otp_secret = abc') == 'otp_secret = ***'
-    assert files.mask('transport_url = rabbit://u:p@h:5672/') == \
-        'transport_url = rabbit://***@h:5672/'
-    assert files.mask('my_ip = 10.0.0.1') == 'my_ip = 10.0.0.1'
 
 
 # -- the command ---------------------------------------------------------------
@@ -301,14 +152,6 @@ def test_explicit_options_win_defaults_do_not(tree):
     nova = IniDocument((tree / 'nova.conf').read_text())
     assert nova.get('api', 'vendordata_dynamic_targets') == \
         'join@http://ctl.example.test:9191/v1/'
-
-
-def test_default_cloud_config_path():
-    args = install.parser().parse_args([])
-    doc = IniDocument('')
-    settings.configure_nova(doc, args, 'http://ctl:9090/v1/')
-    assert doc.get('api', 'vendordata_jsonfile_path') == \
-        '/etc/novajoin/cloud-config-novajoin.json'
 
 
 def test_dry_run_prints_a_masked_diff_and_writes_nothing(tree):

@@ -1,60 +1,13 @@
-"""novajoin-ipa-setup's convergence logic against a scripted IPA (no Kerberos).
-
-The functional test (tests/functional/test_ipa_setup.py) proves the set on the
-real FreeIPA; these cover the decisions: what is written, what is left alone.
-"""
-import os
-import pwd
-
+"""novajoin.ipa_setup.rbac: converging IPA's permissions, privilege and role."""
 import pytest
 
 from novajoin.ipa import errors
-from novajoin.ipa_setup import kerberos
 from novajoin.ipa_setup import rbac
 from novajoin.ipa_setup.provision import Report
-
-BASEDN = 'dc=example,dc=test'
-PRINCIPAL = 'nova/ctl.example.test@EXAMPLE.TEST'
-
-
-class ScriptedIPA:
-    """Answers *_show from ``objects``; records every other call."""
-
-    def __init__(self, objects=None, results=None):
-        self.objects = objects or {}
-        self.results = results or {}
-        self.writes = []
-
-    def call(self, method, *args, **options):
-        if method.endswith('_show'):
-            key = (method[:-5], args[0])
-            if key not in self.objects:
-                raise errors.NotFound('%s: not found' % args[0])
-            return {'result': self.objects[key]}
-        self.writes.append((method, args, options))
-        return self.results.get(method, {'result': {}})
-
-
-def _shown_permission(options):
-    shown = {}
-    for key, value in options.items():
-        value = value % {'basedn': BASEDN} if isinstance(value, str) else value
-        if isinstance(value, (list, tuple)):
-            if value:  # IPA leaves out what is empty
-                shown[key] = list(value)
-        else:
-            shown[key] = [value]
-    return shown
-
-
-def _converged(ca=False):
-    objects = {('permission', name): _shown_permission(options)
-               for name, (options, _) in rbac.CUSTOM_PERMISSIONS.items()}
-    objects[('privilege', rbac.PRIVILEGE)] = {
-        'memberof_permission': rbac.permission_names(ca)}
-    objects[('role', rbac.ROLE)] = {'memberof_privilege': [rbac.PRIVILEGE],
-                                    'member_service': [PRINCIPAL]}
-    return objects
+from tests.unit.ipa_setup.conftest import BASEDN
+from tests.unit.ipa_setup.conftest import converged
+from tests.unit.ipa_setup.conftest import PRINCIPAL
+from tests.unit.ipa_setup.conftest import ScriptedIPA
 
 
 def _converge(ipa, dry_run=False, ca=False):
@@ -68,7 +21,7 @@ def _converge(ipa, dry_run=False, ca=False):
 
 
 def test_converged_ipa_gets_no_write():
-    ipa = ScriptedIPA(_converged())
+    ipa = ScriptedIPA(converged())
     assert not _converge(ipa).changed
     assert ipa.writes == []
 
@@ -96,7 +49,7 @@ def test_fresh_ipa_gets_everything_added():
 
 
 def test_drifted_permission_is_corrected_in_what_differs_only():
-    objects = _converged()
+    objects = converged()
     objects[('permission', 'Novajoin - Update DNS Records')]['attrs'] = [
         'arecord', 'txtrecord']
     ipa = ScriptedIPA(objects)
@@ -141,7 +94,7 @@ def test_fresh_ipa_gets_the_host_filters():
 
 def test_permission_without_its_filter_gets_it():
     """A deployment set up before the scoping: only the filter is written."""
-    objects = _converged()
+    objects = converged()
     del objects[('permission', 'Novajoin - Modify Host managedBy')][
         'extratargetfilter']
     ipa = ScriptedIPA(objects)
@@ -153,7 +106,7 @@ def test_permission_without_its_filter_gets_it():
 
 
 def test_filter_added_by_hand_is_taken_away():
-    objects = _converged()
+    objects = converged()
     objects[('permission', 'Novajoin - Modify Service managedBy')][
         'extratargetfilter'] = ['(krbprincipalname=HTTP/*)']
     objects[('permission', 'Novajoin - Remove Hosts')]['extratargetfilter'] = [
@@ -170,7 +123,7 @@ def test_filter_added_by_hand_is_taken_away():
 def test_old_deployment_loses_the_unscoped_builtins():
     """The built-ins the scoped permissions replace leave the privilege only
     after the replacements are in it (no moment without host_add)."""
-    objects = _converged()
+    objects = converged()
     old = ['System: Add Hosts', 'System: Remove Hosts',
            'System: Manage Host Enrollment Password']
     shown = objects[('privilege', rbac.PRIVILEGE)]
@@ -188,7 +141,7 @@ def test_old_deployment_loses_the_unscoped_builtins():
 
 
 def test_extra_permissions_and_privileges_are_removed_members_kept():
-    objects = _converged()
+    objects = converged()
     objects[('privilege', rbac.PRIVILEGE)]['memberof_permission'] += [
         'System: Manage Host Keytab']
     objects[('role', rbac.ROLE)]['memberof_privilege'] += ['Host Administrators']
@@ -203,7 +156,7 @@ def test_extra_permissions_and_privileges_are_removed_members_kept():
 
 
 def test_member_matched_without_realm_and_case():
-    objects = _converged()
+    objects = converged()
     objects[('role', rbac.ROLE)]['member_service'] = ['NOVA/ctl.example.test']
     ipa = ScriptedIPA(objects)
     _converge(ipa)
@@ -211,7 +164,7 @@ def test_member_matched_without_realm_and_case():
 
 
 def test_refusal_inside_the_result_is_an_error():
-    objects = _converged()
+    objects = converged()
     objects[('role', rbac.ROLE)]['member_service'] = []
     refused = {'failed': {'member': {'service': [[PRINCIPAL, 'no such entry']]}}}
     ipa = ScriptedIPA(objects, results={'role_add_member': refused})
@@ -223,26 +176,3 @@ def test_ca_adds_the_revocation_permissions():
     names = rbac.permission_names(ca_enabled=True)
     assert 'Revoke Certificate' in names
     assert 'Revoke Certificate' not in rbac.permission_names(ca_enabled=False)
-
-
-def test_secure_file_fixes_mode(tmp_path):
-    path = tmp_path / 'keytab'
-    path.write_bytes(b'\x05\x02')
-    os.chmod(path, 0o644)
-    me = pwd.getpwuid(os.geteuid())
-    assert kerberos.secure_file(str(path), me, apply=False) == ['mode 0600']
-    assert os.stat(path).st_mode & 0o777 == 0o644
-    assert kerberos.secure_file(str(path), me) == ['mode 0600']
-    assert os.stat(path).st_mode & 0o777 == 0o600
-    assert kerberos.secure_file(str(path), me) == []
-
-
-def test_service_user_default_and_unknown():
-    assert kerberos.service_user().pw_name in ('novajoin',
-                                               pwd.getpwuid(os.geteuid()).pw_name)
-    with pytest.raises(kerberos.SetupError):
-        kerberos.service_user('no-such-user-novajoin')
-
-
-def test_keytab_check_of_a_missing_file_is_false(tmp_path):
-    assert not kerberos.keytab_works(str(tmp_path / 'none'), PRINCIPAL)
