@@ -531,15 +531,23 @@ def _show(state, fqdn):
     return state.ipa.call('host_show', fqdn, all=True)['result']
 
 
+def _enrolled_in_nova(state, ipa_env, nova, name):
+    """An instance alive in nova-api whose (old) guest enrolled with the OTP
+    novajoin-server handed out: (instance, fqdn, that OTP)."""
+    instance, fqdn = state.enroll(name)
+    otp_value = _fetch(state, instance, fqdn)['ipaotp']
+    joined = peers.ipa_join(ipa_env, fqdn, otp_value)
+    assert joined.returncode == 0, joined.stderr
+    nova.create(instance, PROJECT, fqdn.split('.')[0])
+    return instance, fqdn, otp_value
+
+
 @pytest.mark.parametrize('fmt', ['versioned', 'unversioned'])
 def test_a_rebuilt_instance_gets_a_new_otp_and_its_new_guest_enrolls(
         fmt, start_listener, bus, state, peers_env, ipa_env, nova, unique):
-    instance, fqdn = state.enroll('njrb%s' % unique)
-    old_otp = _fetch(state, instance, fqdn)['ipaotp']
-    joined = peers.ipa_join(ipa_env, fqdn, old_otp)   # the old guest
-    assert joined.returncode == 0, joined.stderr
+    instance, fqdn, old_otp = _enrolled_in_nova(state, ipa_env, nova,
+                                                'njrb%s' % unique)
     assert 'ipaotp' not in _fetch(state, instance, fqdn)          # enrolled
-    nova.create(instance, PROJECT, fqdn.split('.')[0])
     request_id = _rebuild_in_nova(peers_env, instance)
 
     listener = start_listener()
@@ -570,11 +578,9 @@ def test_a_rebuilt_instance_gets_a_new_otp_and_its_new_guest_enrolls(
 
 def test_a_rebuild_nova_does_not_record_changes_nothing(
         start_listener, bus, state, peers_env, ipa_env, nova, unique):
-    instance, fqdn = state.enroll('njrf%s' % unique)
-    joined = peers.ipa_join(
-        ipa_env, fqdn, _fetch(state, instance, fqdn)['ipaotp'])
-    assert joined.returncode == 0, joined.stderr
-    nova.create(instance, PROJECT, fqdn.split('.')[0])   # never rebuilt
+    # alive in nova, never rebuilt
+    instance, fqdn, _ = _enrolled_in_nova(state, ipa_env, nova,
+                                          'njrf%s' % unique)
     listener = start_listener()
     emit(peers_env, bus, [_rebuild_event(instance, fqdn)], 'versioned')
     wait_until(lambda: 'SUSPICIOUS: rebuild notification for instance %s'
@@ -585,12 +591,9 @@ def test_a_rebuild_nova_does_not_record_changes_nothing(
 
 def test_a_rebuild_leaves_a_host_an_administrator_disabled_disabled(
         start_listener, bus, state, peers_env, ipa_env, nova, unique):
-    instance, fqdn = state.enroll('njrd%s' % unique)
-    joined = peers.ipa_join(
-        ipa_env, fqdn, _fetch(state, instance, fqdn)['ipaotp'])
-    assert joined.returncode == 0, joined.stderr
+    instance, fqdn, _ = _enrolled_in_nova(state, ipa_env, nova,
+                                          'njrd%s' % unique)
     state.ipa.call('host_disable', fqdn)                  # the administrator
-    nova.create(instance, PROJECT, fqdn.split('.')[0])
     _rebuild_in_nova(peers_env, instance)
     listener = start_listener()
     emit(peers_env, bus, [_rebuild_event(instance, fqdn)], 'versioned')
