@@ -44,19 +44,32 @@ def test_owned_by_needs_the_exact_owner_record(host_ops, ipa_client):
 def test_owned_by_believes_userclass_not_a_rewritten_description(
         host_ops, ipa_client, ipa):
     # An enrolled host may rewrite its own description (IPA's default ACI):
-    # claiming another instance or project there changes nothing.
+    # claiming another project there changes nothing.
     add(ipa_client, 'vm1.example.test', ownership.owner_values(VM, 'p', 'default'))
     ipa_client.call('host_mod', 'vm1.example.test',
-                    description=ownership.owner_record(OTHER, 'attacker',
+                    description=ownership.owner_record(VM, 'attacker',
                                                        'default'))
     found = host_ops.owned_by(VM)
     assert names(found) == ['vm1.example.test']
     assert host_ops.cloud.owner(found[0]) == (VM, 'p', 'default')
-    assert host_ops.owned_by(OTHER) == []
-    # the search was the exact index, not a text search of descriptions
+    # one search: the id, narrowed by the exact userclass key
     ipa.calls.clear()
     assert host_ops.owned_by(VM)
     assert ipa.calls == ['host_find']
+
+
+def test_a_guest_that_hides_its_host_from_owned_by_hides_only_its_own(
+        host_ops, ipa_client):
+    # a description naming another instance: the host is found for neither
+    # (the reconciler, listing by the cloud's key, still sees it)
+    add(ipa_client, 'vm1.example.test', ownership.owner_values(VM, 'p', 'default'))
+    add(ipa_client, 'vm2.example.test',
+        ownership.owner_values(OTHER, 'p2', 'default'))
+    ipa_client.call('host_mod', 'vm1.example.test',
+                    description=ownership.owner_record(OTHER, 'p2', 'default'))
+    assert host_ops.owned_by(VM) == []
+    assert names(host_ops.owned_by(OTHER)) == ['vm2.example.test']
+    assert 'vm1.example.test' in names(host_ops.novajoin_hosts())
 
 
 def test_owned_by_never_finds_a_host_whose_description_alone_names_it(
