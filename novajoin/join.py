@@ -255,15 +255,14 @@ class Enroller:
                                            else 'owner'))
         if host.get('has_keytab'):
             return True
-        generation = records.generation_of(host)
-        if (not host.get('has_password') and generation is not None
-                and not generation.armed):
-            # novajoin-notify is resetting the host for a rebuild: its keys
-            # are gone, the new OTP comes in a moment (nova serves no join
-            # data for a 503; the guest asks again)
-            raise errors.IPAUnavailable('IPA host %s is being reset after a '
-                                        'rebuild; ask again' % fqdn)
         if not host.get('has_password'):
+            generation = records.generation_of(host)
+            if generation is not None and not generation.armed:
+                # novajoin-notify is resetting the host for a rebuild: its
+                # keys are gone, the new OTP comes in a moment (nova serves no
+                # join data for a 503; the guest asks again)
+                raise errors.IPAUnavailable('IPA host %s is being reset after '
+                                            'a rebuild; ask again' % fqdn)
             # Neither keys nor a password: an administrator disabled the host
             # (ipa host-disable) or removed its keys. Arming it again would
             # undo that action, so the instance gets no OTP.

@@ -77,7 +77,7 @@ def plan(host, rebuild):
     born = store.created_at(host)
     if born is not None and born > rebuild.started:
         return 'new_host'       # made for the rebuilt guest: its own already
-    keys = host.get('has_keytab')
+    keys = store.has_keys(host)
     keys_at = keys_set_at(host) if keys else None
     if keys and keys_at is not None and keys_at > rebuild.started:
         return 'enrolled'       # the rebuilt guest enrolled

@@ -123,18 +123,22 @@ def userclasses(host):
     return [v for v in value if isinstance(v, str)]
 
 
+def _records(host):
+    """The owner and subhost records among the host's userclass values."""
+    return {v for v in userclasses(host)
+            if _OWNER.fullmatch(v) or _SUBHOST.fullmatch(v)}
+
+
 def _record(host, pattern):
     """The host's record, if ``pattern`` matches it; None when the host has
     no record, or several that differ (of one kind or both kinds)."""
-    found = {v for v in userclasses(host)
-             if _OWNER.fullmatch(v) or _SUBHOST.fullmatch(v)}
+    found = _records(host)
     return pattern.fullmatch(found.pop()) if len(found) == 1 else None
 
 
 def has_record(host):
     """Whether the host's userclass carries a novajoin record at all."""
-    return any(_OWNER.fullmatch(v) or _SUBHOST.fullmatch(v)
-               for v in userclasses(host))
+    return bool(_records(host))
 
 
 def described_record(host):

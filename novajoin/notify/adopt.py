@@ -35,7 +35,8 @@ never touch it. Adoption writes the owner record novajoin would have written:
   with the reason and left alone.
 
 The records are written by an IPA administrator's credentials, never by
-novajoin's role, which cannot change a host's userclass (novajoin-ipa-setup).
+novajoin's role, which writes userclass only on hosts that carry a
+"novajoin:" value already (novajoin-ipa-setup).
 A host's other userclass values (its host class) are kept. A dry run (the
 default) reads everything and changes nothing.
 """

@@ -206,7 +206,8 @@ class Handlers:
         actions = self.servers.actions(inst.uuid)
         rebuilds = [a for a in actions or () if a['action'] == 'rebuild'
                     and a['request_id'] and a['started'] is not None]
-        fqdns = ', '.join(h['fqdn'][0] for h in owned)
+        names = [h['fqdn'][0] for h in owned]
+        fqdns = ', '.join(names)
         if not rebuilds:
             if actions and actions[0]['action'] == 'evacuate':
                 # nova rebuilds an evacuated instance on another host; its
@@ -217,7 +218,7 @@ class Handlers:
             LOG.warning('SUSPICIOUS: rebuild notification for instance %s, but '
                         'nova records no rebuild of it; IPA host %s unchanged',
                         inst.uuid, fqdns)
-            self.audit.suspicious(inst.uuid, None, [h['fqdn'][0] for h in owned],
+            self.audit.suspicious(inst.uuid, None, names,
                                   detail='nova records no rebuild; host unchanged',
                                   action=audit_mod.taxonomy.ACTION_UPDATE)
             return 'not_rebuilt'

@@ -9,6 +9,7 @@
   listens where it says, authenticates with its keytab, names hosts in its
   domain, and warns about every deprecated option.
 """
+import contextlib
 import json
 import os
 import subprocess
@@ -80,6 +81,24 @@ def adopt(conf, ipa_env, *args):
     return out.stdout
 
 
+@contextlib.contextmanager
+def deleted_in_nova(tmp_path, bus, nova, ipa_env, identity, peers_env,
+                    instance, fqdn):
+    """novajoin-notify, with novajoin's own role, running while nova deletes
+    ``instance`` and sends its delete notification; stopped afterwards."""
+    listener = notify_env.NotifyProcess(
+        conf_for(tmp_path, bus, ipa_env, identity, peers_env, 'notify'),
+        tmp_path / 'notify.log', None)
+    listener.start()
+    try:
+        nova.delete(instance)
+        notify_env.emit_nova(peers_env, bus.url, [delete_event(instance, fqdn)],
+                             bus.legacy, bus.versioned, 'versioned')
+        yield listener
+    finally:
+        listener.stop()
+
+
 def show(ipa_admin, fqdn):
     try:
         return ipa_admin.call('host_show', fqdn, all=True)['result']
@@ -130,19 +149,11 @@ def test_a_1x_host_is_adopted_enrolls_with_novajoins_otp_and_is_deleted(
 
     # The instance is deleted: novajoin-notify, with novajoin's own role,
     # removes the adopted host and its subhost; the orphan stays.
-    listener = notify_env.NotifyProcess(
-        conf_for(tmp_path, bus, ipa_env, novajoin_identity, peers_env, 'notify'),
-        tmp_path / 'notify.log', None)
-    listener.start()
-    try:
-        nova.delete(instance)
-        notify_env.emit_nova(peers_env, bus.url, [delete_event(instance, fqdn)],
-                             bus.legacy, bus.versioned, 'versioned')
+    with deleted_in_nova(tmp_path, bus, nova, ipa_env, novajoin_identity,
+                         peers_env, instance, fqdn):
         wait_until(lambda: show(ipa_admin, fqdn) is None, 30, what='host removed')
         wait_until(lambda: show(ipa_admin, sub) is None, 10, what='subhost removed')
         assert show(ipa_admin, orphan) is not None
-    finally:
-        listener.stop()
 
 
 def test_a_1x_host_two_live_servers_are_named_after_is_left_alone(
@@ -220,19 +231,11 @@ def test_description_records_move_to_userclass_only_when_nova_confirms(
     assert 'webservers' in moved['userclass']
     assert records.owner_of(show(ipa_admin, forged)) is None
 
-    listener = notify_env.NotifyProcess(
-        conf_for(tmp_path, bus, ipa_env, novajoin_identity, peers_env, 'notify'),
-        tmp_path / 'notify.log', None)
-    listener.start()
-    try:
-        nova.delete(first)
-        notify_env.emit_nova(peers_env, bus.url, [delete_event(first, honest)],
-                             bus.legacy, bus.versioned, 'versioned')
+    with deleted_in_nova(tmp_path, bus, nova, ipa_env, novajoin_identity,
+                         peers_env, first, honest):
         wait_until(lambda: show(ipa_admin, honest) is None, 30,
                    what='host removed')
         assert show(ipa_admin, forged) is not None
-    finally:
-        listener.stop()
 
 
 def test_novajoin_server_starts_with_a_1x_join_conf_and_warns(
