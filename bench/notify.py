@@ -11,11 +11,14 @@ times it from start until the last message is handled:
 2. novajoin-notify's listener and handlers (filter, payload parsing, ownership
    check, removal plan) with a no-op IPA that answers at once as if each host
    existed, showing the listener's own cost; printed as a ratio of the ceiling;
-3. novajoin-notify against the real FreeIPA (admin password, [ipa]
-   max_in_flight calls in flight): M real hosts created first, then deleted
-   through their notifications; deletes/s and IPA round trips per delete.
+3. novajoin-notify against the real FreeIPA (admin password, the service's
+   [ipa] defaults: group commit on): M real hosts created and enrolled with
+   ipa-join (a guest's keys, as after a real boot; --no-enroll skips it),
+   then deleted through their notifications; deletes/s and IPA round trips
+   per delete, against IPA's bare per-call host_del of as many enrolled hosts
+   (best of 1, 2 and 4 in flight) measured in the same run.
 
-    python bench/notify.py [-n 1000] [-m 200] [--max-in-flight 2]
+    python bench/notify.py [-n 1000] [-m 1000] [--no-enroll]
 
 Not a test: it asserts nothing about speed (it does check every host is gone).
 """
@@ -187,8 +190,9 @@ def novajoin_endpoint(ipa, counter):
     return listener.Endpoint(table, max_attempts=3, backoff=0.5)
 
 
-def create_hosts(ipa, m, token):
-    instances, fqdns = [], []
+def create_hosts(ipa, m, token, env=None):
+    """M novajoin hosts; with ``env`` (ipa.env) each enrolled by ipa-join."""
+    instances, fqdns, otps = [], [], []
     for start in range(0, m, 50):
         calls = []
         for i in range(start, min(m, start + 50)):
@@ -196,12 +200,21 @@ def create_hosts(ipa, m, token):
             fqdn = 'njbench-%s-%d.example.test' % (token, i)
             instances.append(instance)
             fqdns.append(fqdn)
+            otps.append(uuid.uuid4().hex)
             values = CLOUD.owner_values(instance, PROJECT)
             calls.append(('host_add', [fqdn], {
-                'force': True, 'description': values[0], 'userclass': values}))
+                'force': True, 'description': values[0], 'userclass': values,
+                'userpassword': otps[-1], 'no_members': True}))
         for result in ipa.batch(calls):
             if isinstance(result, Exception):
                 raise result
+    if env is not None:
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            joined = list(pool.map(lambda a: peers.ipa_join(env, *a),
+                                   zip(fqdns, otps)))
+        failed = [j.stderr for j in joined if j.returncode]
+        if failed:
+            raise SystemExit('ipa-join failed: %s' % failed[0][-500:])
     return instances, fqdns
 
 
@@ -213,14 +226,20 @@ def direct_deletes(ipa, fqdns, in_flight):
     return len(fqdns) / (time.monotonic() - start)
 
 
+def admin_client(env, **kwargs):
+    return IPAClient([env['IPA_SERVER']], PasswordAuth(env['IPA_ADMIN_USER'],
+                                                       env['IPA_ADMIN_PASSWORD']),
+                     ca_file=env['IPA_CA_CERT'], read_timeout=30, **kwargs)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('-n', type=int, default=1000,
                         help='messages for the ceiling and no-op runs')
-    parser.add_argument('-m', type=int, default=200,
+    parser.add_argument('-m', type=int, default=1000,
                         help='real hosts deleted through the real IPA')
-    parser.add_argument('--max-in-flight', type=int, default=2,
-                        help='[ipa] max_in_flight for the real-IPA run')
+    parser.add_argument('--no-enroll', action='store_true',
+                        help='delete hosts that never enrolled (faster set-up)')
     args = parser.parse_args()
     rabbit_url = peers.RABBIT_URL
     print('novajoin-notify benchmark: RabbitMQ %s, executor threading'
@@ -236,29 +255,43 @@ def main():
           % (rate / ceiling, noop.calls / args.n))
 
     env = peers.read_env_file(peers.IPA_DIR / 'ipa.env')
-    ipa = IPAClient([env['IPA_SERVER']], PasswordAuth(env['IPA_ADMIN_USER'],
-                                                      env['IPA_ADMIN_PASSWORD']),
-                    ca_file=env['IPA_CA_CERT'], read_timeout=30,
-                    max_in_flight=args.max_in_flight)
+    join_env = None if args.no_enroll else env
+    what = 'never enrolled' if args.no_enroll else 'enrolled'
+    defaults = conf_pkg.new_conf()
+    defaults([], default_config_files=[])
+    ipa = admin_client(env, max_in_flight=defaults.ipa.max_in_flight,
+                       max_batch=defaults.ipa.max_batch)
     token = uuid.uuid4().hex[:8]
-    _, fqdns = create_hosts(ipa, args.m, token + 'd')
-    direct = direct_deletes(ipa, fqdns, args.max_in_flight)
-    print('%-44s %5d deletes          = %7.1f deletes/s'
-          % ('IPA alone: host_del, %d in flight' % args.max_in_flight, args.m,
-             direct))
+    direct = {}
+    part = max(1, args.m // 3)
+    for in_flight in (1, 2, 4):
+        start = time.monotonic()
+        _, fqdns = create_hosts(ipa, part, '%sd%d' % (token, in_flight), join_env)
+        print('(created %d %s IPA hosts in %.1f s)' % (part, what,
+                                                       time.monotonic() - start))
+        direct[in_flight] = direct_deletes(admin_client(env, max_batch=1,
+                                                        max_in_flight=in_flight),
+                                           fqdns, in_flight)
+        print('%-44s %5d deletes          = %7.1f deletes/s'
+              % ('IPA alone: host_del, %d in flight' % in_flight, part,
+                 direct[in_flight]), flush=True)
+    best = max(direct.values())
     start = time.monotonic()
-    instances, fqdns = create_hosts(ipa, args.m, token)
-    print('(created %d IPA hosts in %.1f s)' % (args.m, time.monotonic() - start))
+    instances, fqdns = create_hosts(ipa, args.m, token, join_env)
+    print('(created %d %s IPA hosts in %.1f s)' % (args.m, what,
+                                                   time.monotonic() - start))
     before = ipa.stats['round_trips']
     try:
         deletes = timed_run(rabbit_url, args.m,
                             lambda c: novajoin_endpoint(ipa, c),
-                            'novajoin-notify, real IPA (max_in_flight %d)'
-                            % args.max_in_flight, instances=instances)
+                            'novajoin-notify, real IPA (max_in_flight %d, '
+                            'max_batch %d)' % (defaults.ipa.max_in_flight,
+                                               defaults.ipa.max_batch),
+                            instances=instances)
         trips = ipa.stats['round_trips'] - before
-        print('  real IPA: %.1f deletes/s, %.1f IPA round trips per delete, '
-              '%.2f of IPA\'s bare host_del rate'
-              % (deletes, trips / args.m, deletes / direct))
+        print('  real IPA: %.1f deletes/s of %s hosts, %.2f IPA round trips per '
+              'delete, %.2f of IPA\'s best bare per-call host_del rate (%.1f/s)'
+              % (deletes, what, trips / args.m, deletes / best, best))
     finally:
         left = []
         for fqdn in fqdns:

@@ -43,6 +43,7 @@ def build_enroller(conf, ipa=None):
         allowed_hostclasses=conf.join.allowed_hostclasses,
         project_hostclasses=conf.join.project_hostclasses,
         servers=conf.ipa.servers, request_deadline=conf.join.request_deadline,
+        answer_ttl=conf.join.answer_cache_ttl,
         max_host_name_length=conf.join.max_host_name_length,
         cloud=records.cloud_from_conf(conf),
         service_rules=services.rules_from_conf(conf),
@@ -87,6 +88,9 @@ _ERRORS = [
     (validation.BadRequest, 400, 'bad_request', logging.INFO),
     (join.Refused, 403, 'refused', logging.WARNING),
     (join.Conflict, 409, 'conflict', logging.WARNING),
+    # load shed: said at once rather than left to nova's read timeout
+    (join.Overloaded, 503, 'shed', logging.WARNING),
+    (errors.IPABusy, 503, 'shed', logging.WARNING),
     (errors.IPAUnavailable, 503, 'ipa_unavailable', logging.ERROR),
     (errors.IPAError, 502, 'ipa_error', logging.ERROR),
     (openstack.UpstreamError, 503, 'upstream_error', logging.ERROR),

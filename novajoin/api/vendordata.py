@@ -8,6 +8,7 @@ a 400 naming the problem (``validation.BadRequest``), never a 500, before
 anything is sent to IPA.
 """
 import logging
+import time
 
 import flask
 
@@ -16,6 +17,7 @@ from novajoin import policy
 from novajoin.api.responses import error_response
 from novajoin import validation
 from novajoin.api import context
+from novajoin.api import worker
 from novajoin.validation import BadRequest
 from novajoin.validation import VendordataRequest
 
@@ -50,7 +52,11 @@ def create():
                     ','.join(ctx.roles))
         return error_response(403, 'policy join:create does not allow this caller')
     req = VendordataRequest.from_json(_json_body())
-    answer = _ext()['enroller'].handle(req, caller=context.caller(ctx))
+    arrived = worker.arrived_at()
+    if arrived is not None:
+        metrics.REQUEST_WAIT.observe(time.monotonic() - arrived)
+    answer = _ext()['enroller'].handle(req, caller=context.caller(ctx),
+                                       arrived=arrived)
     metrics.REQUESTS.labels(outcome='enrolled' if answer else 'not_enrolling'
                             ).inc()
     LOG.info('instance %s (%s): %s', req.instance_id, req.hostname,

@@ -48,8 +48,17 @@ OPTS = [
     cfg.FloatOpt('retry_backoff', default=0.2, min=0,
                  help='Seconds before the first retry; doubles each time.'),
     cfg.IntOpt('max_in_flight', default=2, min=1,
-               help='IPA calls in flight at once per process; further calls '
-                    'queue. IPA gets slower, not faster, with more concurrency.'),
+               help='IPA round trips in flight at once per process; further '
+                    'calls queue and share the next free slot as one IPA '
+                    'batch. IPA gets slower, not faster, with more '
+                    'concurrency.'),
+    cfg.IntOpt('max_batch', default=10, min=1,
+               help='Most IPA commands sent in one shared batch (group '
+                    'commit). 1 turns batching off.'),
+    cfg.IntOpt('max_queue', default=1000, min=1,
+               help='Most calls waiting for an IPA slot per process; a call '
+                    'beyond that fails at once as "IPA busy" (503 to nova, '
+                    'a retry later for a notification).'),
 ]
 
 

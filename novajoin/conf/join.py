@@ -87,6 +87,16 @@ OPTS = [
                help='Seconds to cache a Glance image\'s properties (0: no cache).'),
     cfg.IntOpt('project_cache_ttl', default=300, min=0,
                help='Seconds to cache a keystone project\'s name (0: no cache).'),
+    cfg.IntOpt('answer_cache_ttl', default=15, min=0,
+               help='Seconds a process answers a repeated, identical vendordata '
+                    'request with the answer it gave, without asking IPA (0: '
+                    'always ask). Keeps refetches off IPA during a boot storm. '
+                    'The OTP is derived, so the copy is the same bytes IPA '
+                    'holds; an enrollment or a disable meanwhile makes it '
+                    'harmless (IPA no longer accepts it). An instance rebuilt '
+                    'and booted again within this many seconds of its previous '
+                    'answer would get the old OTP: keep it well below the time '
+                    'a rebuild and boot take.'),
     cfg.FloatOpt('request_deadline', default=4.5, min=0.5,
                  help='Seconds a vendordata request may spend in total, IPA calls '
                       'and retries included. Keep it under nova\'s '

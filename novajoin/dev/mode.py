@@ -44,7 +44,8 @@ def build(conf):
     conf.set_override('realm', fake.ipa.realm, group='ipa')
     conf.set_override('domain', fake.ipa.domain, group='ipa')
     ipa = IPAClient([fake.address], PasswordAuth(fake.ipa.user, fake.ipa.password),
-                    scheme='http', max_in_flight=conf.ipa.max_in_flight)
+                    scheme='http', max_in_flight=conf.ipa.max_in_flight,
+                    max_batch=conf.ipa.max_batch)
     app = create_app(conf, enroller=build_enroller(conf, ipa=ipa))
     return app, fake
 

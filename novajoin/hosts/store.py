@@ -71,10 +71,13 @@ def created_at(host):
 
 class Hosts:
 
-    def __init__(self, ipa, zones, cloud):
+    def __init__(self, ipa, zones, cloud, directory=None):
         self.ipa = ipa
         self.zones = zones
         self.cloud = cloud
+        # novajoin.ipa.directory.Directory: lists hosts from LDAP, page by
+        # page (the reconciler at cloud scale); None: one host_find
+        self.directory = directory
 
     # -- finding ----------------------------------------------------------
 
@@ -97,28 +100,35 @@ class Hosts:
         instance_id = validation.canonical_uuid(instance_id)
         if instance_id is None:
             return []
-        # all=True: managing_host tells remove() whether there is more to do
+        # all=True: managing_host tells remove() whether there is more to do;
+        # no_members: IPA skips group memberships (nothing here reads them),
+        # 1.5x the finds/s on FreeIPA 4.12, managing_host still answered
         found = self.ipa.call('host_find', instance_id, all=True, sizelimit=0,
+                              no_members=True,
                               userclass=self.cloud.instance_index(instance_id))
         return [h for h in found.get('result', [])
                 if (self.cloud.owner(h) or (None,))[0] == instance_id]
 
     def novajoin_hosts(self):
-        """Every host carrying this cloud's record (owned hosts, subhosts)."""
+        """Every host carrying this cloud's record (owned hosts, subhosts),
+        an iterator."""
+        if self.directory is not None:
+            return (h for h in self.directory.hosts(self.cloud.index())
+                    if self.cloud.is_ours(h))
         found = self.ipa.call('host_find', all=True, sizelimit=0,
-                              userclass=self.cloud.index())
+                              no_members=True, userclass=self.cloud.index())
         if found.get('truncated'):
             LOG.warning('IPA truncated the list of novajoin hosts at %d; the '
                         'rest is looked at on the next run', found.get('count'))
-        return [h for h in found.get('result', []) if self.cloud.is_ours(h)]
+        return iter([h for h in found.get('result', []) if self.cloud.is_ours(h)])
 
     def managed_by(self, fqdn):
         """(services, hosts) entries that ``fqdn`` manages, itself excluded."""
         services, hosts = self.ipa.batch([
             ('service_find', [], {'man_by_host': fqdn, 'all': True,
-                                  'sizelimit': 0}),
+                                  'sizelimit': 0, 'no_members': True}),
             ('host_find', [], {'man_by_host': fqdn, 'all': True,
-                               'sizelimit': 0})])
+                               'sizelimit': 0, 'no_members': True})])
         dns.raise_failures([services, hosts], tolerate=(errors.NotFound,))
         services = [] if isinstance(services, Exception) else services['result']
         hosts = [] if isinstance(hosts, Exception) else hosts['result']

@@ -46,6 +46,14 @@ class PasswordAuth:
     def describe(self):
         return 'password of %s' % self.user
 
+    def ldap_bind(self, basedn):
+        """ldap3.Connection arguments: a simple bind as the IPA user."""
+        import ldap3
+        from ldap3.utils.dn import escape_rdn
+        user = 'uid=%s,cn=users,cn=accounts,%s' % (escape_rdn(self.user), basedn)
+        return {'user': user, 'password': self._password,
+                'authentication': ldap3.SIMPLE}
+
 
 class KerberosAuth:
     """Negotiate on ``/ipa/json`` with a ticket from a keytab.
@@ -119,6 +127,12 @@ class KerberosAuth:
             self._creds = None
             self._ccache = 'MEMORY:novajoin-%s' % uuid.uuid4().hex
         self.credentials()
+
+    def ldap_bind(self, basedn):
+        """ldap3.Connection arguments: GSSAPI with this ticket."""
+        import ldap3
+        return {'authentication': ldap3.SASL, 'sasl_mechanism': ldap3.KERBEROS,
+                'sasl_credentials': (None, None, self.credentials())}
 
     def describe(self):
         return 'keytab %s' % self.keytab

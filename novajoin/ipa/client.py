@@ -1,8 +1,10 @@
-"""FreeIPA JSON-RPC client: sessions, failover, bounded retries, a concurrency cap.
+"""FreeIPA JSON-RPC client: sessions, failover, bounded retries, group commit.
 
 One client per process, shared by all threads. Every call:
-- waits for one of ``max_in_flight`` slots (IPA gets slower, not faster, with
-  more concurrent calls; the rest queue here),
+- goes through the group commit (``novajoin.ipa.coalesce``): at most
+  ``max_in_flight`` round trips at once; calls that find every slot busy
+  queue and share the next free slot as one IPA ``batch`` (up to
+  ``max_batch`` commands); a call still queued at its deadline fails fast,
 - goes to the preferred server, failing over to the next on a transport error,
 - is retried at most ``retries`` times with exponential backoff, and never past
   the caller's deadline,
@@ -22,6 +24,7 @@ import requests
 
 from novajoin import metrics
 from novajoin.ipa import auth as ipa_auth
+from novajoin.ipa import coalesce
 from novajoin.ipa import errors
 
 LOG = logging.getLogger(__name__)
@@ -36,7 +39,8 @@ class IPAClient:
 
     def __init__(self, servers, auth, ca_file=None, verify=True,
                  api_version='2.254', connect_timeout=1.5, read_timeout=4.0,
-                 retries=2, retry_backoff=0.2, max_in_flight=2, scheme='https'):
+                 retries=2, retry_backoff=0.2, max_in_flight=2, max_batch=10,
+                 max_queue=1000, scheme='https'):
         if not servers:
             raise ValueError('no IPA server configured ([ipa] servers)')
         self.servers = list(servers)
@@ -51,7 +55,8 @@ class IPAClient:
         self.verify = (ca_file or True) if verify else False
         self._session = requests.Session()
         self._session.trust_env = False
-        self._slots = threading.BoundedSemaphore(max_in_flight)
+        self._group = coalesce.Coalescer(self._send, max_in_flight=max_in_flight,
+                                         max_batch=max_batch, max_queue=max_queue)
         self._login_lock = threading.Lock()
         self._login_gen = collections.Counter()
         self._preferred = 0
@@ -65,61 +70,101 @@ class IPAClient:
                    connect_timeout=group.connect_timeout,
                    read_timeout=group.read_timeout, retries=group.retries,
                    retry_backoff=group.retry_backoff,
-                   max_in_flight=group.max_in_flight)
+                   max_in_flight=group.max_in_flight,
+                   max_batch=group.max_batch, max_queue=group.max_queue)
 
     # -- public API ---------------------------------------------------------
 
     def call(self, method, *args, deadline=None, **options):
         """Run one IPA command; return its ``result`` object."""
-        options.setdefault('version', self.api_version)
-        body = {'method': method, 'params': [list(args), options], 'id': 0}
-        return self._call(method, body, deadline)
+        return self._group.submit(coalesce.Entry(
+            [(method, list(args), options)], True, deadline))
 
     def batch(self, calls, deadline=None):
-        """Run ``[(method, args, options), ...]`` in one round trip.
+        """Run ``[(method, args, options), ...]`` together, in order.
 
         Returns one entry per call: its ``result`` object, or the exception
         (an ``errors.IPACommandError``) that the call alone would have raised.
         """
         if not calls:
             return []
+        return self._group.submit(coalesce.Entry(
+            [(m, list(a), dict(o)) for m, a, o in calls], False, deadline))
+
+    def close(self):
+        """Fail queued calls and refuse new ones (process shutdown)."""
+        self._group.close()
+
+    # -- internals ----------------------------------------------------------
+
+    def _send(self, entries):
+        """One round trip for ``entries`` (the group commit's ``send``)."""
+        commands = [c for entry in entries for c in entry.commands]
+        self.stats['round_trips'] += 1
+        for method, _, _ in commands:
+            self.stats[method] += 1
+            if method not in READ_METHODS:
+                self.stats['writes'] += 1
+        metrics.IPA_BATCH_SIZE.observe(len(commands))
+        deadlines = [e.deadline for e in entries]
+        # the group's round trip may take as long as its most patient member
+        deadline = None if None in deadlines else max(deadlines)
+        if len(entries) == 1 and entries[0].single:
+            method, args, options = commands[0]
+            outcomes = [self._one(method, args, options, deadline)]
+        else:
+            outcomes = self._many(commands, deadline)
+        at = 0
+        for entry in entries:
+            mine = outcomes[at:at + len(entry.commands)]
+            at += len(entry.commands)
+            if entry.single:
+                if isinstance(mine[0], Exception):
+                    entry.finish(error=mine[0])
+                else:
+                    entry.finish(result=mine[0])
+            else:
+                entry.finish(result=mine)
+
+    def _one(self, method, args, options, deadline):
+        """A command alone: its result, or its command error (returned)."""
+        options = dict(options)
+        options.setdefault('version', self.api_version)
+        body = {'method': method, 'params': [list(args), options], 'id': 0}
+        try:
+            return self._call(method, body, deadline, [method])
+        except errors.IPACommandError as exc:
+            return exc
+
+    def _many(self, commands, deadline):
         methods = []
-        for method, args, options in calls:
+        for method, args, options in commands:
             options = dict(options)
             options.setdefault('version', self.api_version)
             methods.append({'method': method, 'params': [list(args), options]})
         body = {'method': 'batch',
                 'params': [[], {'methods': methods, 'version': self.api_version}],
                 'id': 0}
-        result = self._call('batch', body, deadline,
-                            count_as=[m['method'] for m in methods])
+        result = self._call('batch', body, deadline, [m for m, _, _ in commands])
         out = []
-        for item in result.get('results', []):
+        for (method, _, _), item in zip(commands, result.get('results', [])):
             if item.get('error'):
-                out.append(errors.from_error(item.get('error_code'),
-                                             item.get('error_name'),
-                                             item.get('error'),
-                                             item.get('error_kw')))
+                exc = errors.from_error(item.get('error_code'),
+                                        item.get('error_name'),
+                                        item.get('error'), item.get('error_kw'))
+                metrics.IPA_CALLS.labels(method=method, outcome=exc.name).inc()
+                out.append(exc)
             else:
+                metrics.IPA_CALLS.labels(method=method, outcome='ok').inc()
                 out.append(item)
-        if len(out) != len(calls):
+        if len(out) != len(commands):
             raise errors.IPACommandError('IPA batch answered %d results for %d '
-                                         'calls' % (len(out), len(calls)))
+                                         'calls' % (len(out), len(commands)))
         return out
 
-    # -- internals ----------------------------------------------------------
-
-    def _call(self, method, body, deadline, count_as=None):
-        self.stats['round_trips'] += 1
-        for name in count_as or [method]:
-            self.stats[name] += 1
-            if name not in READ_METHODS:
-                self.stats['writes'] += 1
+    def _call(self, method, body, deadline, methods):
+        """One HTTP round trip (with failover and retries)."""
         data = json.dumps(body).encode()
-        if not self._slots.acquire(timeout=self._remaining(deadline, 30.0)):
-            metrics.IPA_CALLS.labels(method=method, outcome='busy').inc()
-            raise errors.IPAUnavailable('IPA busy: no free slot for %s before the '
-                                        'deadline' % method)
         start = time.monotonic()
         outcome = 'error'
         try:
@@ -130,8 +175,9 @@ class IPAClient:
             outcome = exc.name
             raise
         finally:
-            self._slots.release()
-            metrics.IPA_CALLS.labels(method=method, outcome=outcome).inc()
+            if method != 'batch' or outcome != 'ok':
+                for name in methods:
+                    metrics.IPA_CALLS.labels(method=name, outcome=outcome).inc()
             metrics.IPA_LATENCY.labels(method=method).observe(
                 time.monotonic() - start)
 

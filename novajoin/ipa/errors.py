@@ -5,7 +5,7 @@ transport failures (no server reachable, 5xx, authentication) are
 ``IPAUnavailable`` -- transient, worth a retry later.
 """
 
-__all__ = ['IPAError', 'IPAUnavailable', 'IPAAuthError', 'IPACommandError',
+__all__ = ['IPAError', 'IPAUnavailable', 'IPABusy', 'IPAAuthError', 'IPACommandError',
            'NotFound', 'DuplicateEntry', 'EmptyModlist', 'AttrValueNotFound',
            'AlreadyInactive', 'ACIError', 'ValidationError', 'InternalError',
            'from_error']
@@ -19,6 +19,10 @@ class IPAError(Exception):
 class IPAUnavailable(IPAError):
     """No IPA server answered usefully (connection, timeout, HTTP 5xx, busy)."""
     transient = True
+
+
+class IPABusy(IPAUnavailable):
+    """Not sent: the call could not get an IPA slot in time (load shed)."""
 
 
 class IPAAuthError(IPAUnavailable):

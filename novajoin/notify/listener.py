@@ -145,12 +145,13 @@ def _subject(payload):
 
 
 # Defaults for novajoin-notify; join.conf may still set them. IPA takes a
-# couple of calls at once ([ipa] max_in_flight), so a few handler threads keep
-# it busy; more would only wait for an IPA slot (and time out there). A bounded
-# prefetch leaves a backlog in the queue for the other replicas of the pool
-# instead of in one process's memory.
-MESSAGING_DEFAULTS = {(None, 'executor_thread_pool_size'): 8,
-                      ('oslo_messaging_rabbit', 'rabbit_qos_prefetch_count'): 16}
+# couple of round trips at once ([ipa] max_in_flight); the handler threads
+# waiting meanwhile are what the group commit batches (novajoin.ipa.coalesce),
+# so there are a few batches' worth of them. A bounded prefetch leaves a
+# backlog in the queue for the other replicas of the pool instead of in one
+# process's memory.
+MESSAGING_DEFAULTS = {(None, 'executor_thread_pool_size'): 32,
+                      ('oslo_messaging_rabbit', 'rabbit_qos_prefetch_count'): 64}
 
 
 def set_defaults(conf):

@@ -20,7 +20,9 @@ younger than the grace period are left alone; and each "gone" instance is
 confirmed with a GET on nova before its host is touched.
 """
 import collections
+import concurrent.futures
 import logging
+import threading
 import time
 
 from novajoin import audit as audit_mod
@@ -35,9 +37,15 @@ class Report:
     def __init__(self):
         self.actions = []       # (what, IPA call) done, or planned in a dry run
         self.kept = collections.Counter()
+        self._lock = threading.Lock()
 
     def add(self, what, calls):
-        self.actions.extend((what, call) for call in calls)
+        with self._lock:
+            self.actions.extend((what, call) for call in calls)
+
+    def keep(self, why, n=1):
+        with self._lock:
+            self.kept[why] += n
 
     def lines(self):
         return ['%s: %s' % (what, hosts_mod.describe(call))
@@ -52,7 +60,7 @@ class Report:
 class Reconciler:
 
     def __init__(self, hosts, servers, floating=None, grace=1800, domains=(),
-                 clock=time.time, audit=None):
+                 clock=time.time, audit=None, workers=8):
         self.hosts = hosts
         self.audit = audit or audit_mod.Auditor(service='novajoin-reconcile')
         self.servers = servers          # openstack.Servers (or a stand-in)
@@ -61,22 +69,43 @@ class Reconciler:
         self.domains = [d.lower().strip('.') for d in domains]
         self.clock = clock
         self._first_seen = {}           # fqdn -> when seen orphaned, age unknown
+        self.workers = workers          # orphans confirmed and removed at once
 
     def run(self, dry_run=False):
         report = Report()
         # IPA first; only this cloud's records (Hosts.cloud)
+        start = time.monotonic()
         entries = [h for h in self.hosts.novajoin_hosts()
                    if self._ours(_fqdn(h))]
+        LOG.info('reconciler: %d novajoin hosts listed from IPA in %.1f s',
+                 len(entries), time.monotonic() - start)
+        start = time.monotonic()
         alive = self.servers.ids()
+        LOG.info('reconciler: nova has %d servers (listed in %.1f s)',
+                 len(alive), time.monotonic() - start)
         cloud = self.hosts.cloud
         owned = [(h, cloud.owner(h).instance) for h in entries
                  if cloud.owner(h)]
         by_instance = collections.defaultdict(list)
+        orphans = []
         for host, instance in owned:
             if instance not in alive:
-                self._orphan(host, instance, report, dry_run)
+                orphans.append((host, instance))
             else:
                 by_instance[instance].append(host)
+        # each confirmed with nova, a few at a time: at cloud scale one by one
+        # would take minutes; their IPA removals share batches meanwhile
+        start = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(self.workers) as pool:
+            for done, _ in enumerate(pool.map(
+                    lambda hi: self._orphan(*hi, report, dry_run), orphans), 1):
+                if done % 1000 == 0:
+                    LOG.info('reconciler: %d of %d hosts without a server in '
+                             'nova checked', done, len(orphans))
+        if orphans:
+            LOG.info('reconciler: %d hosts without a server in nova checked '
+                     'with nova in %.1f s', len(orphans),
+                     time.monotonic() - start)
         for instance, hosts in by_instance.items():
             if len(hosts) > 1:
                 self._extra_hosts(instance, hosts, report, dry_run)
@@ -101,7 +130,7 @@ class Reconciler:
             # No creation time: count from when this process first saw it.
             born = self._first_seen.setdefault(fqdn, self.clock())
         if self.clock() - born < self.grace:
-            report.kept['within the grace period'] += 1
+            report.keep('within the grace period')
             return False
         return True
 
@@ -109,7 +138,7 @@ class Reconciler:
         if not self._old_enough(host, report):
             return
         if self.servers.exists(instance):
-            report.kept['instance still exists'] += 1   # listed late, or a race
+            report.keep('instance still exists')   # listed late, or a race
             return
         self._remove(host, instance, 'instance %s is gone' % instance, report,
                      dry_run)
@@ -133,7 +162,7 @@ class Reconciler:
             LOG.warning('reconciler: instance %s has %d enrolled IPA hosts (%s); '
                         'left for an administrator', instance, len(enrolled),
                         ', '.join(sorted(_fqdn(h) for h in enrolled)))
-            report.kept['enrolled hosts of one instance'] += len(enrolled)
+            report.keep('enrolled hosts of one instance', len(enrolled))
             return
         keep = enrolled[0] if enrolled else max(
             hosts, key=lambda h: hosts_mod.created_at(h) or 0)
@@ -166,7 +195,7 @@ class Reconciler:
                                  'neutron has it (%s)', ip, outcome)
         except (openstack.UpstreamError, floating_mod.NotConfigured) as exc:
             LOG.warning('reconciler: floating-IP records not checked: %s', exc)
-            report.kept['floating IPs not checked (neutron failed)'] += 1
+            report.keep('floating IPs not checked (neutron failed)')
 
 
 def _fqdn(host):

@@ -9,12 +9,27 @@ from novajoin.hosts import records
 from novajoin.hosts import services
 from novajoin.hosts import store
 from novajoin.ipa import IPAClient
+from novajoin.ipa import auth as ipa_auth
+from novajoin.ipa import directory
 from novajoin.notify import dns
 from novajoin.notify import floating
 from novajoin.notify import handlers
 from novajoin.notify import reconcile
 
 LOG = logging.getLogger(__name__)
+
+
+def directory_from_conf(conf, ipa):
+    """Where the reconciler lists hosts from: IPA's LDAP, or None (JSON-RPC)."""
+    if not conf.notify.reconcile_from_ldap:
+        return None
+    return directory.Directory(
+        conf.ipa.servers, ipa_auth.from_conf(conf),
+        lambda: ipa.call('env', 'basedn')['result']['basedn'],
+        ca_file=conf.ipa.ca_file, verify=conf.ipa.verify,
+        connect_timeout=conf.ipa.connect_timeout,
+        read_timeout=conf.notify.reconcile_read_timeout,
+        page_size=conf.notify.reconcile_page_size)
 
 
 class Parts:
@@ -31,7 +46,8 @@ class Parts:
         self.network = network
         self.zones = host_dns.Zones(self.ipa)
         self.cloud = records.cloud_from_conf(conf)
-        self.hosts = store.Hosts(self.ipa, self.zones, self.cloud)
+        self.hosts = store.Hosts(self.ipa, self.zones, self.cloud,
+                                 directory=directory_from_conf(conf, self.ipa))
         self.service_rules = services.rules_from_conf(conf)
         self.floating = None
         if conf.notify.floating_ip_dns:
@@ -64,4 +80,5 @@ class Parts:
         return reconcile.Reconciler(
             self.hosts, self.servers, floating=self.floating,
             grace=self.conf.notify.reconcile_grace if grace is None else grace,
-            domains=self.conf.notify.reconcile_domains, audit=self.audit)
+            domains=self.conf.notify.reconcile_domains, audit=self.audit,
+            workers=self.conf.notify.reconcile_concurrency)

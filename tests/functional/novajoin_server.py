@@ -126,14 +126,15 @@ def make_tls(directory, names=('IP:127.0.0.1', 'DNS:localhost')):
     return {'ca': ca, 'cert': cert, 'key': key}
 
 
-def write_conf(path, ipa_env, peers_env, identity, port, tls=None, **join_opts):
+def write_conf(path, ipa_env, peers_env, identity, port, tls=None, workers=2,
+               threads=8, **join_opts):
     keystone = peers_env['KEYSTONE_URL']
     join = {'otp_secret': OTP_SECRET}
     join.update(join_opts)
     api = ['cert_file = %s' % tls['cert'], 'key_file = %s' % tls['key']] if tls else []
     lines = ['[DEFAULT]', 'debug = true',
              '[api]', 'bind_host = 127.0.0.1', 'bind_port = %d' % port,
-             'workers = 2', 'threads = 8'] + api + [
+             'workers = %d' % workers, 'threads = %d' % threads] + api + [
              '[join]'] + ['%s = %s' % kv for kv in join.items()] + [
              '[ipa]', 'servers = %s' % ipa_env['IPA_SERVER'],
              'ca_file = %s' % ipa_env['IPA_CA_CERT']] + identity + [
@@ -164,14 +165,16 @@ def _wait_for_https(url, ca, timeout, proc):
     raise RuntimeError('%s did not answer within %.0f s' % (url, timeout))
 
 
-def start_server(tmp_path, name, ipa_env, peers_env, identity, tls=None, **join_opts):
+def start_server(tmp_path, name, ipa_env, peers_env, identity, tls=None,
+                 workers=2, threads=8, **join_opts):
     """novajoin-server on a free port; (peers.Process, base URL).
 
     With ``tls`` (make_tls()'s dict) it serves HTTPS and the URL is https://.
     """
     port = peers.free_port()
     conf = tmp_path / ('%s.conf' % name)
-    write_conf(conf, ipa_env, peers_env, identity, port, tls=tls, **join_opts)
+    write_conf(conf, ipa_env, peers_env, identity, port, tls=tls, workers=workers,
+               threads=threads, **join_opts)
     exe = os.path.join(os.path.dirname(sys.executable), 'novajoin-server')
     proc = peers.Process([exe, '--config-file', str(conf)], tmp_path / ('%s.log' % name))
     url = '%s://127.0.0.1:%d' % ('https' if tls else 'http', port)

@@ -55,6 +55,8 @@ KEYSTONE_URL = os.environ.get('KEYSTONE_URL', 'http://127.0.0.1:35357/v3')
 VD_REL = 'openstack/latest/vendor_data2.json'
 MD_REL = 'openstack/latest/meta_data.json'
 SEP = '--end-of-call--'
+# novajoin-server repeats an answer this many seconds ([join] answer_cache_ttl)
+ANSWER_TTL = 3
 
 # Join data for the config drive and the HTTP stand-in. The OTP has the
 # characters a JSON string escapes (nova's json.dumps writes \" \\ and
@@ -206,7 +208,8 @@ def join_target_url(tmp_path_factory, ipa_env, peers_env, novajoin_identity,
     in the catalog novajoin reads."""
     tmp = tmp_path_factory.mktemp('novajoin-server')
     proc, url = start_server(tmp, 'enroll', ipa_env, peers_env,
-                             identity_conf(novajoin_identity, ipa_env))
+                             identity_conf(novajoin_identity, ipa_env),
+                             answer_cache_ttl=ANSWER_TTL)
     try:
         yield url + '/v1/'
     finally:
@@ -633,7 +636,9 @@ def test_end_to_end_the_delivered_script_enrolls_the_host_in_ipa(
     assert otp not in ipa_join_out
 
     # Enrolled: novajoin no longer hands out an OTP, and a second run of the
-    # script says why instead of trying.
+    # script says why instead of trying. (Once the server has forgotten the
+    # answer it gave: it repeats an answer for answer_cache_ttl seconds.)
+    time.sleep(ANSWER_TTL + 0.5)
     join = get_json(nova_ok.vd_url)['join']
     assert join['hostname'] == vm.fqdn and 'ipaotp' not in join
     again = guest.run(**dict(env, NOVAJOIN_REARM_TIMEOUT='2',

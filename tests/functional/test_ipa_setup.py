@@ -145,7 +145,7 @@ def test_server_and_notify_code_with_the_keytab_alone(
     nova = _keytab_client(ipa_env, novajoin_identity)
     enroller = join.Enroller(
         nova, otp.OTPSource('functional-secret-' * 3), join.IPAIdentity(nova),
-        servers=[ipa_env['IPA_SERVER']],
+        servers=[ipa_env['IPA_SERVER']], answer_ttl=0,   # refetch reads IPA
         service_rules=services.ServiceRules(['p%s' % unique],
                                             ipa_servers=[ipa_env['IPA_SERVER']]))
     short = 'njsrv-%s' % unique

@@ -83,7 +83,10 @@ class IPAState:
         return join.Enroller(self.ipa, otp.OTPSource(OTP_SECRET),
                              join.IPAIdentity(self.ipa), domain=domain,
                              cloud=records.Cloud(cloud) if cloud else None,
-                             service_rules=services.ServiceRules([PROJECT]))
+                             service_rules=services.ServiceRules([PROJECT]),
+                             # every fetch asks IPA: these tests rebuild
+                             # faster than any guest boots
+                             answer_ttl=0)
 
     def enroll(self, name, metadata=None, instance=None, enroller=None,
                project=PROJECT):

@@ -6,7 +6,10 @@ WSGI pipeline; the answer is checked in vendor_data2.json and in IPA.
 """
 import json
 import os
+import pathlib
+import re
 import subprocess
+import time
 import uuid
 
 import pytest
@@ -36,7 +39,8 @@ def server(tmp_path_factory, ipa_env, peers_env, novajoin_identity, glance):
     # the demo project (the instances' default) may ask for TripleO services
     proc, url = start_server(tmp, 'main', ipa_env, peers_env,
                              identity_conf(novajoin_identity, ipa_env),
-                             service_projects=project_ids(peers_env)['demo'])
+                             service_projects=project_ids(peers_env)['demo'],
+                             answer_cache_ttl=ANSWER_TTL)
     yield url
     proc.stop()
     log = proc.log()
@@ -46,6 +50,8 @@ def server(tmp_path_factory, ipa_env, peers_env, novajoin_identity, glance):
 
 
 ISSUED = []
+# the module's server repeats an answer this many seconds ([join] answer_cache_ttl)
+ANSWER_TTL = 3
 
 
 def nova_call(url, instance, *extra, mode='both'):
@@ -120,8 +126,51 @@ def test_the_otp_enrolls_the_host_then_is_no_longer_served(server, ipa_env, ipa_
                             capture_output=True, text=True, env=env, timeout=60)
     assert joined.returncode == 0, joined.stderr
     assert ipa_admin.call('host_show', fqdn)['result']['has_keytab'] is True
+    time.sleep(ANSWER_TTL)      # until the server forgets the answer it gave
     answer = join_of(nova_call(server, inst, mode='direct')[0], 'direct')
     assert answer['hostname'] == fqdn and 'ipaotp' not in answer
+
+
+def _metric(text, name):
+    return sum(float(v) for v in re.findall(
+        r'^%s(?:\{[^}]*\})? (\S+)$' % re.escape(name), text, re.M))
+
+
+def test_a_burst_of_first_fetches_shares_ipa_batches_and_refetches_skip_ipa(
+        tmp_path, ipa_env, peers_env, novajoin_identity, ipa_admin, unique,
+        cleanup):
+    """40 instances at once through nova's own code: each gets its own OTP,
+    their host_adds went to IPA in shared batches (group commit), and the
+    40 refetches that follow are answered without IPA, the same OTPs."""
+    proc, url = start_server(tmp_path, 'burst', ipa_env, peers_env,
+                             identity_conf(novajoin_identity, ipa_env),
+                             workers=1, threads=32)
+    n, prefix = 40, 'nb%s' % unique
+    names = ['%s-%d.%s' % (prefix, i, ipa_env['IPA_DOMAIN']) for i in range(n)]
+    cleanup.extend(names)
+    try:
+        out = subprocess.run(
+            [os.path.join(peers_env['PEERS_VENV'], 'bin', 'python'),
+             str(pathlib.Path(__file__).with_name('nova_storm.py')),
+             '--peers', str(peers.PEERS_DIR), '-n', str(n), '--concurrency', str(n),
+             '--prefix', prefix, '--passes', '2', 'join@%s/v1/' % url],
+            capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr[-3000:]
+        first, again = json.loads(out.stdout.strip().splitlines()[-1])['passes']
+        metrics = requests.get(url + '/metrics', timeout=10).text
+    finally:
+        proc.stop()
+    assert all(r['otp'] for r in first['results'])
+    digests = [r['digest'] for r in first['results']]
+    assert len(set(digests)) == n                       # an OTP of its own each
+    assert [r['digest'] for r in again['results']] == digests
+    commands = _metric(metrics, 'novajoin_ipa_round_trip_commands_sum')
+    trips = _metric(metrics, 'novajoin_ipa_round_trip_commands_count')
+    assert commands >= n and trips < commands           # round trips shared
+    assert _metric(metrics, 'novajoin_answers_reused_total') == n
+    shown = ipa_admin.batch([('host_show', [name], {}) for name in names])
+    assert all(not isinstance(h, Exception) and h['result']['has_password']
+               for h in shown)
 
 
 def test_not_enrolling_server_gets_empty_join(server, unique):

@@ -1,6 +1,7 @@
 """Enroller behaviour: the decision, naming, OTP stability, ownership, services."""
 import json
 import time
+import uuid
 
 import pytest
 
@@ -68,14 +69,14 @@ def test_first_fetch_is_one_ipa_call(make_enroller, fake_ipa):
 
 
 def test_repeated_fetch_same_otp_and_no_write(make_enroller, fake_ipa):
-    worker = make_enroller()
+    worker = make_enroller(answer_ttl=0)     # IPA asked every time
     first = worker.handle(request())
     fake_ipa.ipa.calls.clear()
     assert worker.handle(request()) == first
     assert fake_ipa.ipa.calls == ['host_show']       # one read, nothing else
     before = json.dumps(fake_ipa.ipa.hosts, sort_keys=True)
     fake_ipa.ipa.calls.clear()
-    other = make_enroller()                          # another worker or replica
+    other = make_enroller(answer_ttl=0)      # another worker or replica
     assert other.handle(request()) == first
     # It does not know the host: its add is refused (DuplicateEntry), then it
     # reads the host. IPA is unchanged.
@@ -84,6 +85,95 @@ def test_repeated_fetch_same_otp_and_no_write(make_enroller, fake_ipa):
     fake_ipa.ipa.calls.clear()
     other.handle(request())
     assert fake_ipa.ipa.calls == ['host_show']
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_the_same_request_again_is_answered_from_memory_within_the_ttl(
+        make_enroller, fake_ipa):
+    clock = Clock()
+    worker = make_enroller(answer_ttl=15, clock=clock)
+    first = worker.handle(request())
+    fake_ipa.ipa.calls.clear()
+    clock.now += 14
+    assert worker.handle(request()) == first
+    assert fake_ipa.ipa.calls == []                  # no IPA at all
+    # the copy handed out is not the cached object itself
+    worker.handle(request())['ipaotp'] = 'changed'
+    assert worker.handle(request()) == first
+    clock.now += 2                                   # past the TTL: IPA again
+    assert worker.handle(request()) == first
+    assert fake_ipa.ipa.calls == ['host_show']
+
+
+def test_a_request_that_differs_in_anything_is_not_answered_from_memory(
+        make_enroller, fake_ipa):
+    worker = make_enroller(answer_ttl=15)
+    worker.handle(request())
+    fake_ipa.ipa.calls.clear()
+    # another instance asking for the same host name: IPA decides (409)
+    with pytest.raises(join.Conflict):
+        worker.handle(request(**{'instance-id': str(uuid.uuid4())}))
+    assert fake_ipa.ipa.calls
+    fake_ipa.ipa.calls.clear()
+    worker.handle(request(metadata={'ipa_enroll': 'true',
+                                    'ipa_host_location': 'rack 2'}))
+    assert fake_ipa.ipa.calls == ['host_show']
+
+
+def test_an_enrolled_hosts_answer_is_not_remembered(make_enroller, fake_ipa):
+    worker = make_enroller(answer_ttl=15)
+    created = worker.handle(request())['ipaotp']
+    fake_ipa.ipa.enroll('vm1.example.test', created)
+    worker = make_enroller(answer_ttl=15)       # knows nothing yet
+    assert 'ipaotp' not in worker.handle(request())
+    fake_ipa.ipa.calls.clear()
+    assert 'ipaotp' not in worker.handle(request())
+    assert fake_ipa.ipa.calls == ['host_show']       # asked IPA again
+
+
+def test_a_request_that_waited_too_long_to_arrive_is_shed_without_ipa(
+        make_enroller, fake_ipa):
+    worker = make_enroller(request_deadline=4.5)
+    with pytest.raises(join.Overloaded, match='waited 4.[0-9] s'):
+        worker.handle(request(), arrived=time.monotonic() - 4.0)
+    assert fake_ipa.ipa.calls == []
+
+
+def test_the_deadline_starts_when_the_request_arrived(make_enroller, fake_ipa,
+                                                      monkeypatch):
+    worker = make_enroller(request_deadline=4.5)
+    deadlines = []
+    original = worker.ipa.call
+
+    def call(method, *args, deadline=None, **options):
+        deadlines.append(deadline)
+        return original(method, *args, deadline=deadline, **options)
+    monkeypatch.setattr(worker.ipa, 'call', call)
+    arrived = time.monotonic() - 2.0
+    assert worker.handle(request(), arrived=arrived)['ipaotp']
+    assert deadlines and all(d == arrived + 4.5 for d in deadlines)
+
+
+def test_refusals_and_failures_are_not_remembered(make_enroller, fake_ipa,
+                                                  monkeypatch):
+    worker = make_enroller(answer_ttl=15)
+    original = fake_ipa.ipa.run
+
+    def down(method, args, options):
+        raise RuntimeError('IPA exploded')
+    monkeypatch.setattr(fake_ipa.ipa, 'run', down)
+    with pytest.raises(errors.IPAError):
+        worker.handle(request())
+    monkeypatch.setattr(fake_ipa.ipa, 'run', original)
+    answer = worker.handle(request())                # asked IPA: it works now
+    assert answer['ipaotp'] and fake_ipa.ipa.calls.count('host_add') == 1
 
 
 @pytest.mark.parametrize('metadata', [{}, {'ipa_enroll': 'false'},
@@ -573,7 +663,7 @@ def _reset(ipa_client, otps, started):
 def test_after_a_rebuild_the_host_answers_the_new_otp(make_enroller, fake_ipa,
                                                       ipa_client):
     otps = otp_mod.OTPSource(SECRET)
-    enroller = make_enroller(otps=otps)
+    enroller = make_enroller(otps=otps, answer_ttl=0)
     created = enroller.handle(request())['ipaotp']
     # before the guest enrolls, every fetch answers the creation OTP
     assert created == otps.otp('vm1.example.test', INSTANCE)
@@ -611,7 +701,7 @@ def test_after_a_rebuild_and_a_rotation_the_otp_is_still_the_resets(
 def test_a_host_half_way_through_a_rebuild_reset_is_a_503_not_a_refusal(
         make_enroller, fake_ipa):
     ipa = fake_ipa.ipa
-    enroller = make_enroller()
+    enroller = make_enroller(answer_ttl=0)
     enroller.handle(request(metadata={'ipa_enroll': 'true'}))
     fqdn = 'vm1.example.test'
     ipa.enroll(fqdn, ipa.hosts[fqdn]['_password'])

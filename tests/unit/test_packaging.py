@@ -39,7 +39,7 @@ def test_gunicorn_conf_reads_join_conf(tmp_path):
     assert settings['wsgi_app'] == 'novajoin.wsgi:application'
     assert settings['bind'] == ['127.0.0.1:9191']
     assert (settings['workers'], settings['threads'], settings['timeout']) == (3, 4, 20)
-    assert settings['worker_class'] == 'gthread'
+    assert settings['worker_class'] == 'novajoin.api.worker.Worker'
     assert settings['control_socket_disable'] is True
 
 

@@ -21,7 +21,7 @@ class Recording:
     def __init__(self):
         self.seen = []
 
-    def handle(self, req, caller='unknown'):
+    def handle(self, req, caller='unknown', arrived=None):
         self.seen.append((context.get_current(), caller))
         logging.getLogger('novajoin.join').info('enrolling %s', req.instance_id)
         return {}

@@ -3,6 +3,8 @@ policy join:create, strict bodies (400, nothing sent to IPA), answers, errors.""
 import flask
 import pytest
 
+from novajoin import join
+
 from novajoin import policy
 from novajoin.api import create_app
 from novajoin.ipa import errors
@@ -223,7 +225,7 @@ class Failing:
     def __init__(self, exc):
         self.exc = exc
 
-    def handle(self, req, caller=None):
+    def handle(self, req, caller=None, arrived=None):
         raise self.exc
 
 
@@ -237,6 +239,20 @@ def test_failures_are_5xx_with_a_log_line(client_as, caplog, exc, status):
     assert resp.status_code == status
     assert resp.json['error']['code'] == status
     assert any(r.levelname == 'ERROR' for r in caplog.records)
+
+
+@pytest.mark.parametrize('exc', [
+    join.Overloaded('the request waited 4.2 s for a free thread'),
+    errors.IPABusy('IPA busy: no free slot for host_add before the deadline'),
+])
+def test_load_shedding_is_a_503_logged_as_a_warning(client_as, caplog, exc):
+    resp = client_as(enroller=Failing(exc)).post('/v1/', json=body())
+    assert resp.status_code == 503
+    assert resp.json['error']['message'] == str(exc)
+    shed = [r for r in caplog.records if '-> 503' in r.getMessage()]
+    assert shed and all(r.levelname == 'WARNING' for r in shed)
+    text = client_as().get('/metrics').data.decode()
+    assert 'novajoin_vendordata_requests_total{outcome="shed"}' in text
 
 
 def test_otp_is_never_logged(client_as, caplog):

@@ -238,3 +238,51 @@ def test_has_keys_reads_show_and_find_entries_alike():
                                'krblastpwdchange': [{'__datetime__': 'x'}]})
     assert hosts.has_keys({'krblastpwdchange': [{'__datetime__': '20261204081532Z'}]})
     assert not hosts.has_keys({'fqdn': ['vm1.example.test']})
+
+
+class StandInDirectory:
+    """novajoin.ipa.directory.Directory's part Hosts uses: ``hosts(userclass)``
+    yields the given entries (host_find's shape) and records what was asked."""
+
+    def __init__(self, entries):
+        self.entries = entries
+        self.asked = []
+
+    def hosts(self, userclass):
+        self.asked.append(userclass)
+        yield from self.entries
+
+
+def entry(fqdn, values=(), description=None):
+    found = {'fqdn': [fqdn]}
+    if values:
+        found['userclass'] = list(values)
+        found['description'] = [values[0]]
+    if description is not None:
+        found['description'] = [description]
+    return found
+
+
+def test_novajoin_hosts_come_from_the_directory_when_there_is_one(
+        ipa_client, zones, ipa):
+    cloud = ownership.Cloud('default')
+    listed = StandInDirectory([
+        entry('mine.example.test', ['web'] + cloud.owner_values(VM, 'p')),
+        entry('my-sub.example.test', cloud.subhost_values('p')),
+        entry('theirs.example.test',
+              ownership.owner_values(OTHER, 'p', 'other-cloud')),
+        entry('their-sub.example.test',
+              ownership.subhost_values('p', 'other-cloud')),
+        entry('admins.example.test', ['web'], description='mail server'),
+        entry('described.example.test',
+              description=ownership.owner_record(OTHER, 'p', 'default')),
+        entry('index-only.example.test', [cloud.index()]),
+    ])
+    # in IPA, but not listed by the directory: not looked for over JSON-RPC
+    add(ipa_client, 'json-only.example.test', cloud.owner_values(OTHER, 'p'))
+    host_ops = hosts.Hosts(ipa_client, zones, cloud, directory=listed)
+    ipa.calls.clear()
+    found = host_ops.novajoin_hosts()
+    assert names(found) == ['mine.example.test', 'my-sub.example.test']
+    assert listed.asked == [cloud.index()] == ['novajoin: cloud=default']
+    assert ipa.calls == []

@@ -148,11 +148,28 @@ def test_calls_in_flight_are_capped(fake_ipa, monkeypatch):
     assert peak(8) > 2          # the measurement does see concurrency
 
 
-def test_no_free_slot_before_the_deadline_is_busy(fake_ipa):
+def test_no_free_slot_before_the_deadline_is_busy(fake_ipa, monkeypatch):
     c = client([fake_ipa.address], max_in_flight=1)
-    c._slots.acquire()            # someone else holds the only slot
-    with pytest.raises(errors.IPAUnavailable, match='busy'):
-        c.call('ping', deadline=time.monotonic() + 0.1)
+    c.call('ping')              # log in
+    gate, held = threading.Event(), threading.Event()
+    original = fake_ipa.ipa.run
+
+    def slow(method, args, options):
+        if method == 'env':
+            held.set()
+            gate.wait(5)
+        return original(method, args, options)
+    monkeypatch.setattr(fake_ipa.ipa, 'run', slow)
+    holder = threading.Thread(target=c.call, args=('env',))
+    holder.start()              # someone else holds the only slot
+    assert held.wait(5)
+    try:
+        with pytest.raises(errors.IPAUnavailable, match='busy'):
+            c.call('ping', deadline=time.monotonic() + 0.1)
+    finally:
+        gate.set()
+        holder.join(5)
+    assert fake_ipa.ipa.calls.count('ping') == 1   # the shed call was never sent
 
 
 def test_ca_file_wins_over_requests_ca_bundle(monkeypatch):

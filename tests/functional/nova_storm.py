@@ -1,12 +1,16 @@
-"""Driver for bench/bootstorm.py; runs in the peers' venv (nova 34).
+"""nova 34 fetching vendordata for many instances at once (bench/bootstorm.py,
+tests/functional/test_server.py); runs in the peers' venv.
 
-N instances fetch vendor_data2.json's dynamic part at once through nova's own
+N instances fetch vendor_data2.json's dynamic part through nova's own
 DynamicVendorData code (nova's keystone session, its timeouts, its error
-handling), `concurrency` at a time. Prints one JSON document: per instance,
-whether nova got an OTP and how long nova's call took.
+handling), `concurrency` at a time, `passes` times over the same instances
+(pass 1: the boot storm; later passes: refetches). Prints one JSON document:
+per pass, the wall time and per instance whether nova got an OTP, a short
+digest of it (never the OTP itself) and how long nova's call took.
 """
 import argparse
 import concurrent.futures
+import hashlib
 import json
 import sys
 import time
@@ -22,6 +26,7 @@ def main():
     p.add_argument('-n', type=int, default=150)
     p.add_argument('--concurrency', type=int, default=32)
     p.add_argument('--prefix', required=True)
+    p.add_argument('--passes', type=int, default=1)
     p.add_argument('--read-timeout', type=int, default=5)
     p.add_argument('target')
     a = p.parse_args()
@@ -43,14 +48,18 @@ def main():
     def fetch(inst):
         start = time.monotonic()
         data = vendordata_dynamic.DynamicVendorData(instance=inst).get()
+        ms = (time.monotonic() - start) * 1000
         join = data.get('join') or {}
-        return {'ok': bool(join.get('ipaotp')),
-                'ms': (time.monotonic() - start) * 1000}
-    start = time.monotonic()
+        otp = join.get('ipaotp')
+        return {'ok': bool(join), 'otp': bool(otp), 'ms': ms,
+                'digest': hashlib.sha256(otp.encode()).hexdigest()[:12] if otp else None}
+    passes = []
     with concurrent.futures.ThreadPoolExecutor(a.concurrency) as pool:
-        results = list(pool.map(fetch, instances))
-    wall = time.monotonic() - start
-    print(json.dumps({'wall_s': wall, 'results': results}))
+        for _ in range(a.passes):
+            start = time.monotonic()
+            results = list(pool.map(fetch, instances))
+            passes.append({'wall_s': time.monotonic() - start, 'results': results})
+    print(json.dumps({'passes': passes}))
 
 
 if __name__ == '__main__':

@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""Benchmark: novajoin-reconcile --dry-run at cloud scale (issue 9).
+
+Fills the real FreeIPA with novajoin hosts of a cloud of its own (default
+1,000, then 5,000, then 20,000 in all), 50 of them owned by servers that the
+real nova compute API lists (../shared/peers --with-nova-api), the rest
+orphans. At each size it runs the real ``novajoin-reconcile --dry-run``
+(novajoin's keytab, its IPA role) as an operator would, and prints:
+- its wall time and peak RSS, and whether it exited 0, planned every orphan
+  and planned no live host;
+- IPA's own ``host_find --pkey-only`` listing of the same hosts, timed in
+  the same run, and the ratio to it;
+- the same dry run with ``[notify] reconcile_from_ldap = false`` (one
+  JSON-RPC host_find, [ipa] read_timeout 4 s as deployed) for comparison.
+Everything it made is removed at the end. Not a test: it asserts nothing.
+
+    python bench/reconcile.py [--sizes 1000 5000 20000] [--live 50]
+"""
+import argparse
+import concurrent.futures
+import json
+import os
+import pathlib
+import re
+import subprocess
+import sys
+import time
+import uuid
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.vendordata import add_identity_args  # noqa: E402
+from bench.vendordata import environment  # noqa: E402
+from novajoin.hosts import records  # noqa: E402
+from novajoin.ipa import IPAClient  # noqa: E402
+from novajoin.ipa import errors  # noqa: E402
+from tests.functional import nova_api  # noqa: E402
+
+PROJECT = 'bench0project0000000000000000001'
+
+
+def fill(admin, cloud, names, instances):
+    """Add the hosts, 50 per IPA batch, two batches in flight."""
+    def add(chunk):
+        calls = []
+        for fqdn, instance in chunk:
+            values = cloud.owner_values(instance, PROJECT)
+            calls.append(('host_add', [fqdn], {
+                'force': True, 'no_members': True, 'userclass': values,
+                'description': values[0]}))
+        for result in admin.batch(calls):
+            if isinstance(result, Exception) and not isinstance(
+                    result, errors.DuplicateEntry):
+                raise result
+    pairs = list(zip(names, instances))
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        list(pool.map(add, [pairs[i:i + 50] for i in range(0, len(pairs), 50)]))
+
+
+def write_conf(path, ipa_env, peers_env, principal, keytab, cloud_id, ldap):
+    path.write_text('''[DEFAULT]
+debug = false
+use_stderr = true
+[join]
+cloud_id = {cloud}
+[notify]
+reconcile_grace = 0
+floating_ip_dns = false
+reconcile_from_ldap = {ldap}
+[ipa]
+servers = {server}
+auth_method = kerberos
+keytab = {keytab}
+principal = {principal}
+krb5_config = {krb5}
+ca_file = {ca}
+{creds}
+'''.format(cloud=cloud_id, ldap=str(ldap).lower(), server=ipa_env['IPA_SERVER'],
+           keytab=keytab, principal=principal, krb5=ipa_env['IPA_KRB5_CONFIG'],
+           ca=ipa_env['IPA_CA_CERT'], creds=nova_api.service_credentials(peers_env)))
+
+
+def dry_run(conf, work):
+    """(exit status, wall s, peak RSS MiB, planned host names, stderr tail)."""
+    exe = os.path.join(os.path.dirname(sys.executable), 'novajoin-reconcile')
+    out_path, err_path = pathlib.Path(work, 'out.txt'), pathlib.Path(work, 'err.txt')
+    start = time.monotonic()
+    with open(out_path, 'w') as out, open(err_path, 'w') as err:
+        proc = subprocess.Popen([exe, '--config-file', str(conf), '--dry-run'],
+                                stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)   # this child's own peak RSS
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.monotonic() - start
+    text = out_path.read_text()
+    planned = set(re.findall(r'^would host (\S+) \(instance', text, re.M))
+    lines = err_path.read_text().strip().splitlines()
+    # the reconciler's own progress lines say where the time went
+    tail = [line.split('reconciler: ', 1)[1] for line in lines
+            if 'reconciler: ' in line and ' in ' in line] + lines[-1:]
+    return proc.returncode, wall, usage.ru_maxrss / 1024, planned, tail
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--sizes', type=int, nargs='+', default=[1000, 5000, 20000])
+    parser.add_argument('--live', type=int, default=50)
+    add_identity_args(parser)
+    args = parser.parse_args()
+    ipa_env, peers_env, work, principal, keytab, admin = environment(args, 'nj-rec-')
+    tag = uuid.uuid4().hex[:8]
+    cloud = records.Cloud('bench%s' % tag)
+    servers = nova_api.Servers(peers_env)
+    lister = IPAClient([ipa_env['IPA_SERVER']], admin.auth, ca_file=ipa_env['IPA_CA_CERT'],
+                       read_timeout=600)
+    names, instances = [], []
+    live = set()
+    try:
+        seed = [{'uuid': str(uuid.uuid4()), 'project': 'demo',
+                 'name': 'rb%s-live%d' % (tag, i)} for i in range(args.live)]
+        servers._seed('create', '--json', json.dumps(seed))
+        servers.created.update(s['uuid'] for s in seed)
+        live = {s['uuid'] for s in seed}
+        print('novajoin-reconcile --dry-run at scale: %d live servers in the real nova '
+              'API, the other hosts orphans; IPA %s' % (args.live, ipa_env['IPA_SERVER']))
+        print('%7s %9s %9s %9s %10s %8s %8s %12s' % (
+            'hosts', 'ldap s', 'RSS MiB', 'pkey s', 'ratio', 'orphans', 'live', 'rpc s'))
+        for size in sorted(args.sizes):
+            new = size - len(names)
+            start = len(names)
+            for i in range(start, start + new):
+                names.append('rb%s-%d.%s' % (tag, i, ipa_env['IPA_DOMAIN']))
+                instances.append(seed[i][
+                    'uuid'] if i < args.live else str(uuid.uuid4()))
+            t0 = time.monotonic()
+            fill(admin, cloud, names[start:], instances[start:])
+            fill_s = time.monotonic() - t0
+            t0 = time.monotonic()
+            listed = lister.call('host_find', pkey_only=True, sizelimit=0,
+                                 userclass=cloud.index())
+            pkey_s = time.monotonic() - t0
+            assert listed['count'] == size, listed['count']
+            conf = pathlib.Path(work, 'ldap.conf')
+            write_conf(conf, ipa_env, peers_env, principal, keytab, cloud.id, True)
+            rc, wall, rss, planned, err = dry_run(conf, work)
+            orphans = {n for n, i in zip(names, instances) if i not in live}
+            livehosts = set(names) - orphans
+            ok_orphans = len(planned & orphans)
+            bad = len(planned & livehosts)
+            rpc = pathlib.Path(work, 'rpc.conf')
+            write_conf(rpc, ipa_env, peers_env, principal, keytab, cloud.id, False)
+            rc2, wall2, _, planned2, err2 = dry_run(rpc, work)
+            print('%7d %9.1f %9.0f %9.2f %10.1f %8s %8s %12s   (exit %d; filled in %.0f s)' % (
+                size, wall, rss, pkey_s, wall / pkey_s,
+                '%d/%d' % (ok_orphans, len(orphans)), '%d planned' % bad,
+                '%.1f%s' % (wall2, '' if rc2 == 0 else ' FAILED'), rc, fill_s), flush=True)
+            for line in err[:-1]:
+                print('      %s' % line)
+            if rc:
+                print('   ldap dry run failed: %s' % err[-1:])
+            if rc2:
+                print('   JSON-RPC dry run: %s' % (err2[-1][:200] if err2 else 'exit %d' % rc2))
+    finally:
+        for i in range(0, len(names), 100):
+            admin.batch([('host_del', [h], {}) for h in names[i:i + 100]])
+        servers.cleanup()
+    print('cleaned up %d hosts and %d servers' % (len(names), len(live)))
+
+
+if __name__ == '__main__':
+    main()

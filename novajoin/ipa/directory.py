@@ -1,0 +1,154 @@
+"""novajoin's hosts read straight from IPA's LDAP (389-ds), page by page.
+
+Why not JSON-RPC: ``host_find`` answers every match in one response and
+spends about 3 ms per host inside ipaserver: with 6,000 novajoin hosts the
+reconciler's one listing took 19 s (and failed on the 4 s read timeout made
+for nova's vendordata path), 50,000 would need minutes of IPA time in one
+request and the whole answer in memory. 389-ds hands out the same entries in
+pages (the simple paged results control), at a fraction of the cost, so the
+reconciler's IPA load and its memory per page stay bounded.
+
+Same identity as the JSON-RPC calls, so IPA's access rules are the same: the
+service's Kerberos ticket (GSSAPI) or the IPA user's password (simple bind),
+always after StartTLS, verified against ``[ipa] ca_file``. Read only.
+
+Entries come back in ``host_find``'s shape, so the rest of novajoin reads
+them alike: lower-case attribute names, lists of strings, ``managedBy`` as
+``managedby_host`` (host names). ``managing_host`` (what a host manages) is
+not an LDAP attribute and is not given; ``Hosts.remove`` looks it up.
+"""
+import logging
+import math
+import ssl
+
+from novajoin.ipa import errors
+
+LOG = logging.getLogger(__name__)
+
+# LDAP attribute -> host_find's name for it
+ATTRIBUTES = {'fqdn': 'fqdn', 'userClass': 'userclass',
+              'managedBy': 'managedby_host', 'krbLastPwdChange': 'krblastpwdchange',
+              'ipaUniqueID': 'ipauniqueid', 'description': 'description'}
+
+
+class Directory:
+
+    def __init__(self, servers, auth, basedn, ca_file=None, verify=True,
+                 connect_timeout=1.5, read_timeout=60.0, page_size=1000,
+                 port=389):
+        """``basedn``: the suffix, or a callable that returns it (asked
+        from IPA's ``env`` when first needed)."""
+        self.servers = list(servers)
+        self.auth = auth
+        self._basedn = basedn
+        self.ca_file = ca_file
+        self.verify = verify
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.page_size = page_size
+        self.port = port
+
+    @property
+    def basedn(self):
+        if callable(self._basedn):
+            self._basedn = self._basedn()
+        return self._basedn
+
+    def hosts(self, userclass):
+        """Every host entry carrying ``userclass`` (an exact value), a page
+        at a time; raises ``errors.IPAUnavailable`` when LDAP fails."""
+        import ldap3
+        from ldap3.core import exceptions as ldap_errors
+        from ldap3.utils.conv import escape_filter_chars
+        search = ('(&(objectClass=ipaHost)(userClass=%s))'
+                  % escape_filter_chars(userclass))
+        conn = self._connect()
+        try:
+            found = conn.extend.standard.paged_search(
+                'cn=computers,cn=accounts,%s' % self.basedn, search,
+                search_scope=ldap3.LEVEL, attributes=list(ATTRIBUTES),
+                paged_size=self.page_size, generator=True)
+            for item in found:
+                if item.get('type') == 'searchResEntry':
+                    yield to_entry(item['attributes'])
+        except ldap_errors.LDAPException as exc:
+            raise errors.IPAUnavailable('LDAP search of IPA hosts failed: %s'
+                                        % exc) from exc
+        finally:
+            conn.unbind()
+
+    def _connect(self):
+        # ldap3 binds GSSAPI to the TLS channel (channel bindings) with it;
+        # without it the bind fails only once on the wire
+        import cryptography  # noqa: F401
+        import ldap3
+        from ldap3.core import exceptions as ldap_errors
+        refused = (ldap_errors.LDAPBindError,
+                   ldap_errors.LDAPInvalidCredentialsResult,
+                   ldap_errors.LDAPInappropriateAuthenticationResult,
+                   ldap_errors.LDAPStrongerAuthRequiredResult)
+        try:
+            tls = ldap3.Tls(ca_certs_file=self.ca_file, validate=(
+                ssl.CERT_REQUIRED if self.verify else ssl.CERT_NONE))
+        except ldap_errors.LDAPException as exc:
+            raise errors.IPAUnavailable('LDAP TLS set-up ([ipa] ca_file %s): %s'
+                                        % (self.ca_file, exc)) from exc
+        last = None
+        for server in self.servers:
+            host = server.rpartition(':')[0] if server.count(':') == 1 else server
+            conn = ldap3.Connection(
+                ldap3.Server(host, port=self.port, tls=tls,
+                             connect_timeout=self.connect_timeout),
+                # ldap3 packs it into a timeval: whole seconds
+                receive_timeout=int(math.ceil(self.read_timeout)),
+                read_only=True, raise_exceptions=True,
+                **self.auth.ldap_bind(self.basedn))
+            try:
+                conn.open()
+                conn.start_tls()     # before any credential goes out
+                conn.bind()
+                return conn
+            except refused as exc:
+                _close(conn)
+                # our credential is the problem; another server won't help
+                raise errors.IPAAuthError('LDAP on %s refused %s: %s' % (
+                    host, self.auth.describe(), exc)) from exc
+            except (ldap_errors.LDAPException, OSError) as exc:
+                _close(conn)
+                LOG.warning('LDAP on %s failed: %s', host, exc)
+                last = exc
+        raise errors.IPAUnavailable('no IPA LDAP server answered: %s' % last)
+
+
+def _close(conn):
+    """Close a connection that failed half-way; its own failure is moot."""
+    try:
+        conn.unbind()
+    except Exception:  # noqa: BLE001 - already failing; keep the first error
+        pass
+
+
+def to_entry(attributes):
+    """An LDAP entry's attributes in host_find's shape."""
+    entry = {}
+    for ldap_name, name in ATTRIBUTES.items():
+        values = attributes.get(ldap_name) or []
+        if not isinstance(values, list):
+            values = [values]
+        values = [v if isinstance(v, str) else str(v) for v in values]
+        if name == 'managedby_host':
+            values = [host for host in map(host_of_dn, values) if host]
+        if values:
+            entry[name] = values
+    return entry
+
+
+def host_of_dn(dn):
+    """'a.example.test' from 'fqdn=a.example.test,cn=computers,...'; None
+    for anything that is not a host entry's DN."""
+    first, _, rest = dn.partition(',')
+    key, _, value = first.partition('=')
+    if key.strip().lower() != 'fqdn' or not rest.lower().startswith(
+            'cn=computers,') or not value or '\\' in value:
+        return None
+    return value.strip().lower()
