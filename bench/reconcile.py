@@ -58,6 +58,19 @@ def fill(admin, cloud, names, instances):
         list(pool.map(add, [pairs[i:i + 50] for i in range(0, len(pairs), 50)]))
 
 
+def remove(ipa, names):
+    """Delete the hosts, 50 per batch; a failed batch is tried again once."""
+    left = []
+    for i in range(0, len(names), 50):
+        chunk = names[i:i + 50]
+        try:
+            ipa.batch([('host_del', [h], {}) for h in chunk])
+        except errors.IPAUnavailable:
+            left.extend(chunk)
+    for i in range(0, len(left), 50):
+        ipa.batch([('host_del', [h], {}) for h in left[i:i + 50]])
+
+
 def write_conf(path, ipa_env, peers_env, principal, keytab, cloud_id, ldap):
     path.write_text('''[DEFAULT]
 debug = false
@@ -161,8 +174,7 @@ def main():
             if rc2:
                 print('   JSON-RPC dry run: %s' % (err2[-1][:200] if err2 else 'exit %d' % rc2))
     finally:
-        for i in range(0, len(names), 100):
-            admin.batch([('host_del', [h], {}) for h in names[i:i + 100]])
+        remove(lister, names)
         servers.cleanup()
     print('cleaned up %d hosts and %d servers' % (len(names), len(live)))
 

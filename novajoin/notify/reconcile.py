@@ -60,7 +60,7 @@ class Report:
 class Reconciler:
 
     def __init__(self, hosts, servers, floating=None, grace=1800, domains=(),
-                 clock=time.time, audit=None, workers=8):
+                 clock=time.time, audit=None, workers=8, max_nova_failures=10):
         self.hosts = hosts
         self.audit = audit or audit_mod.Auditor(service='novajoin-reconcile')
         self.servers = servers          # openstack.Servers (or a stand-in)
@@ -70,6 +70,7 @@ class Reconciler:
         self.clock = clock
         self._first_seen = {}           # fqdn -> when seen orphaned, age unknown
         self.workers = workers          # orphans confirmed and removed at once
+        self.max_nova_failures = max_nova_failures
 
     def run(self, dry_run=False):
         report = Report()
@@ -96,12 +97,16 @@ class Reconciler:
         # each confirmed with nova, a few at a time: at cloud scale one by one
         # would take minutes; their IPA removals share batches meanwhile
         start = time.monotonic()
+        failures = _Failures(self.max_nova_failures)
         with concurrent.futures.ThreadPoolExecutor(self.workers) as pool:
             for done, _ in enumerate(pool.map(
-                    lambda hi: self._orphan(*hi, report, dry_run), orphans), 1):
+                    lambda hi: self._orphan(*hi, report, dry_run, failures),
+                    orphans), 1):
                 if done % 1000 == 0:
                     LOG.info('reconciler: %d of %d hosts without a server in '
                              'nova checked', done, len(orphans))
+        if failures.tripped():
+            raise failures.last
         if orphans:
             LOG.info('reconciler: %d hosts without a server in nova checked '
                      'with nova in %.1f s', len(orphans),
@@ -134,10 +139,21 @@ class Reconciler:
             return False
         return True
 
-    def _orphan(self, host, instance, report, dry_run):
-        if not self._old_enough(host, report):
+    def _orphan(self, host, instance, report, dry_run, failures):
+        if failures.tripped() or not self._old_enough(host, report):
             return
-        if self.servers.exists(instance):
+        try:
+            exists = self.servers.exists(instance)
+        except openstack.UpstreamError as exc:
+            # one unanswered GET keeps that host until the next run; nova
+            # failing again and again ends the run (removing nothing more)
+            failures.add(exc)
+            report.keep('nova did not answer (asked again next run)')
+            LOG.warning('reconciler: nova did not say whether instance %s '
+                        'exists (%s); its host %s is kept', instance, exc,
+                        _fqdn(host))
+            return
+        if exists:
             report.keep('instance still exists')   # listed late, or a race
             return
         self._remove(host, instance, 'instance %s is gone' % instance, report,
@@ -196,6 +212,24 @@ class Reconciler:
         except (openstack.UpstreamError, floating_mod.NotConfigured) as exc:
             LOG.warning('reconciler: floating-IP records not checked: %s', exc)
             report.keep('floating IPs not checked (neutron failed)')
+
+
+class _Failures:
+    """nova's unanswered confirmations in one run; tripped past a bound."""
+
+    def __init__(self, bound):
+        self.bound = bound
+        self.count = 0
+        self.last = None
+        self._lock = threading.Lock()
+
+    def add(self, exc):
+        with self._lock:
+            self.count += 1
+            self.last = exc
+
+    def tripped(self):
+        return self.count > self.bound
 
 
 def _fqdn(host):

@@ -3,6 +3,7 @@
 Here rather than in tests/unit/ for the fixtures it shares with the notify
 tests (tests/unit/notify/conftest.py).
 """
+import threading
 import time
 import uuid
 
@@ -313,3 +314,74 @@ def test_two_enrolled_hosts_of_one_instance_are_left_to_an_administrator(
     assert sorted(ipa.hosts) == ['new.example.test', 'old.example.test']
     assert report.kept['enrolled hosts of one instance'] == 2
     assert 'left for an administrator' in caplog.text
+
+
+class BarrierServers(StubServers):
+    """nova answering each confirmation only once ``n`` are asked at once."""
+
+    def __init__(self, servers, n):
+        super().__init__(servers)
+        self.barrier = threading.Barrier(n, timeout=5)
+
+    def exists(self, server_id):
+        self.barrier.wait()     # breaks (and the test fails) if asked in turn
+        return super().exists(server_id)
+
+
+def test_gone_instances_are_confirmed_with_nova_several_at_once(
+        host_ops, enroll, ipa, caplog):
+    caplog.set_level('INFO')
+    gone = [str(uuid.uuid4()) for _ in range(4)]
+    for i, instance in enumerate(gone):
+        enroll(instance, 'gone%d' % i)
+    for fqdn in list(ipa.hosts):
+        age(ipa, fqdn, 2 * HOUR)
+    report = reconcile.Reconciler(host_ops, BarrierServers(set(), 4),
+                                  grace=HOUR, workers=4).run()
+    assert ipa.hosts == {}
+    assert len(report.lines()) == 4
+    assert '4 hosts without a server in nova checked with nova' in caplog.text
+    assert '4 novajoin hosts listed from IPA' in caplog.text
+
+
+class FlakyServers(StubServers):
+    """nova failing the confirmation of some instances."""
+
+    def __init__(self, servers, failing):
+        super().__init__(servers)
+        self.failing = set(failing)
+        self.asked = []
+
+    def exists(self, server_id):
+        self.asked.append(server_id)
+        if server_id in self.failing:
+            raise openstack.UpstreamError('nova: Connection reset by peer')
+        return super().exists(server_id)
+
+
+def test_a_confirmation_nova_fails_keeps_that_host_and_the_run_goes_on(
+        host_ops, enroll, ipa):
+    flaky, gone = str(uuid.uuid4()), str(uuid.uuid4())
+    enroll(flaky, 'flaky')
+    enroll(gone, 'gone')
+    for fqdn in list(ipa.hosts):
+        age(ipa, fqdn, 2 * HOUR)
+    report = reconcile.Reconciler(host_ops, FlakyServers(set(), {flaky}),
+                                  grace=HOUR).run()
+    assert sorted(ipa.hosts) == ['flaky.example.test']
+    assert report.kept['nova did not answer (asked again next run)'] == 1
+
+
+def test_nova_failing_again_and_again_ends_the_run_removing_nothing_more(
+        host_ops, enroll, ipa):
+    instances = [str(uuid.uuid4()) for _ in range(6)]
+    for i, instance in enumerate(instances):
+        enroll(instance, 'gone%d' % i)
+    for fqdn in list(ipa.hosts):
+        age(ipa, fqdn, 2 * HOUR)
+    servers = FlakyServers(set(), instances)
+    with pytest.raises(openstack.UpstreamError):
+        reconcile.Reconciler(host_ops, servers, grace=HOUR, workers=1,
+                             max_nova_failures=2).run()
+    assert len(ipa.hosts) == 6
+    assert len(servers.asked) == 3          # stopped asking once tripped
