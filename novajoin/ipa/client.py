@@ -128,20 +128,15 @@ class IPAClient:
 
     def _one(self, method, args, options, deadline):
         """A command alone: its result, or its command error (returned)."""
-        options = dict(options)
-        options.setdefault('version', self.api_version)
-        body = {'method': method, 'params': [list(args), options], 'id': 0}
+        body = {'method': method, 'params': self._params(args, options), 'id': 0}
         try:
             return self._call(method, body, deadline, [method])
         except errors.IPACommandError as exc:
             return exc
 
     def _many(self, commands, deadline):
-        methods = []
-        for method, args, options in commands:
-            options = dict(options)
-            options.setdefault('version', self.api_version)
-            methods.append({'method': method, 'params': [list(args), options]})
+        methods = [{'method': method, 'params': self._params(args, options)}
+                   for method, args, options in commands]
         body = {'method': 'batch',
                 'params': [[], {'methods': methods, 'version': self.api_version}],
                 'id': 0}
@@ -161,6 +156,12 @@ class IPAClient:
             raise errors.IPACommandError('IPA batch answered %d results for %d '
                                          'calls' % (len(out), len(commands)))
         return out
+
+    def _params(self, args, options):
+        """JSON-RPC params of one command, with this client's API version."""
+        options = dict(options)
+        options.setdefault('version', self.api_version)
+        return [list(args), options]
 
     def _call(self, method, body, deadline, methods):
         """One HTTP round trip (with failover and retries)."""

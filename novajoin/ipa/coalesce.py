@@ -32,6 +32,9 @@ from novajoin import metrics
 from novajoin.ipa import errors
 
 
+_SHUTDOWN = 'IPA client is shutting down'
+
+
 class Entry:
     """Commands ``[(method, args, options), ...]`` that travel together.
 
@@ -87,7 +90,7 @@ class Coalescer:
         """Run ``entry`` (queued, possibly batched with others); its outcome."""
         with self._cond:
             if self._closed:
-                raise errors.IPAUnavailable('IPA client is shutting down')
+                raise errors.IPAUnavailable(_SHUTDOWN)
             if len(self._queue) >= self.max_queue:
                 metrics.SHED.labels(reason='queue full').inc()
                 raise errors.IPABusy('IPA busy: %d calls already queued'
@@ -101,9 +104,6 @@ class Coalescer:
                 if entry.sent:
                     self._cond.wait()    # in flight: its sender notifies
                     continue
-                if self._closed:
-                    self._drop(entry, 'IPA client is shutting down', 'shutdown')
-                    break
                 wait = None
                 if entry.deadline is not None:
                     wait = entry.deadline - self._clock()
@@ -118,8 +118,9 @@ class Coalescer:
         with self._cond:
             self._closed = True
             while self._queue:
-                self._queue.popleft().finish(error=errors.IPAUnavailable(
-                    'IPA client is shutting down'))
+                metrics.SHED.labels(reason='shutdown').inc()
+                self._queue.popleft().finish(
+                    error=errors.IPAUnavailable(_SHUTDOWN))
             self._cond.notify_all()
 
     def queued(self):

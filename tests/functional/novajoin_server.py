@@ -126,6 +126,17 @@ def make_tls(directory, names=('IP:127.0.0.1', 'DNS:localhost')):
     return {'ca': ca, 'cert': cert, 'key': key}
 
 
+# The answer_cache_ttl tests give a server whose "enrolled or disabled: no
+# OTP" they check within seconds: it repeats an answer this long.
+ANSWER_TTL = 3
+
+
+def forget_answers():
+    """Wait until a server started with answer_cache_ttl=ANSWER_TTL has
+    forgotten every answer it gave so far."""
+    time.sleep(ANSWER_TTL + 0.5)
+
+
 def write_conf(path, ipa_env, peers_env, identity, port, tls=None, workers=2,
                threads=8, **join_opts):
     keystone = peers_env['KEYSTONE_URL']

@@ -40,6 +40,8 @@ from novajoin.ipa import errors as ipa_errors
 # novajoin-server as the functional tests run it; the `glance` fixture
 # (conftest) puts an image endpoint in keystone's catalog.
 from tests.functional.novajoin_server import IMAGE_ENROLL
+from tests.functional.novajoin_server import ANSWER_TTL
+from tests.functional.novajoin_server import forget_answers
 from tests.functional.novajoin_server import identity_conf
 from tests.functional.novajoin_server import start_server
 from tests.functional.peers import TCPForwarder
@@ -55,8 +57,6 @@ KEYSTONE_URL = os.environ.get('KEYSTONE_URL', 'http://127.0.0.1:35357/v3')
 VD_REL = 'openstack/latest/vendor_data2.json'
 MD_REL = 'openstack/latest/meta_data.json'
 SEP = '--end-of-call--'
-# novajoin-server repeats an answer this many seconds ([join] answer_cache_ttl)
-ANSWER_TTL = 3
 
 # Join data for the config drive and the HTTP stand-in. The OTP has the
 # characters a JSON string escapes (nova's json.dumps writes \" \\ and
@@ -638,7 +638,7 @@ def test_end_to_end_the_delivered_script_enrolls_the_host_in_ipa(
     # Enrolled: novajoin no longer hands out an OTP, and a second run of the
     # script says why instead of trying. (Once the server has forgotten the
     # answer it gave: it repeats an answer for answer_cache_ttl seconds.)
-    time.sleep(ANSWER_TTL + 0.5)
+    forget_answers()
     join = get_json(nova_ok.vd_url)['join']
     assert join['hostname'] == vm.fqdn and 'ipaotp' not in join
     again = guest.run(**dict(env, NOVAJOIN_REARM_TIMEOUT='2',

@@ -11,13 +11,14 @@ TripleO services ([join] service_projects); C (an id listed nowhere) may not.
 """
 import os
 import subprocess
-import time
 import uuid
 
 import pytest
 
 from novajoin.ipa import errors
 from tests.functional.novajoin_server import OTP_KEY
+from tests.functional.novajoin_server import ANSWER_TTL
+from tests.functional.novajoin_server import forget_answers
 from tests.functional.novajoin_server import identity_conf
 from tests.functional.novajoin_server import start_server
 from tests.functional.test_server import instance
@@ -39,10 +40,6 @@ class Server:
 def projects(peers_env):
     ids = project_ids(peers_env)
     return {'A': ids['demo'], 'B': ids['service'], 'C': uuid.uuid4().hex}
-
-
-# the module's server repeats an answer this many seconds ([join] answer_cache_ttl)
-ANSWER_TTL = 3
 
 
 @pytest.fixture(scope='module')
@@ -301,7 +298,7 @@ def test_host_an_administrator_disabled_gets_no_otp_again(server, ipa_admin, ipa
                                capture_output=True, text=True, env=env, timeout=60)
         assert again.returncode != 0           # worth nothing in IPA
     assert show(ipa_admin, 'host_show', fqdn) == disabled
-    time.sleep(ANSWER_TTL)
+    forget_answers()
     for _ in range(2):
         refused(server.url, inst, 403)
     assert show(ipa_admin, 'host_show', fqdn) == disabled

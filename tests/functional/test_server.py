@@ -9,7 +9,6 @@ import os
 import pathlib
 import re
 import subprocess
-import time
 import uuid
 
 import pytest
@@ -19,6 +18,8 @@ from tests.functional import peers
 from tests.functional.novajoin_server import IMAGE_ENROLL
 from tests.functional.novajoin_server import IMAGE_PLAIN
 from tests.functional.novajoin_server import OTP_KEY
+from tests.functional.novajoin_server import ANSWER_TTL
+from tests.functional.novajoin_server import forget_answers
 from tests.functional.novajoin_server import identity_conf
 from tests.functional.novajoin_server import start_server
 
@@ -50,8 +51,6 @@ def server(tmp_path_factory, ipa_env, peers_env, novajoin_identity, glance):
 
 
 ISSUED = []
-# the module's server repeats an answer this many seconds ([join] answer_cache_ttl)
-ANSWER_TTL = 3
 
 
 def nova_call(url, instance, *extra, mode='both'):
@@ -126,7 +125,7 @@ def test_the_otp_enrolls_the_host_then_is_no_longer_served(server, ipa_env, ipa_
                             capture_output=True, text=True, env=env, timeout=60)
     assert joined.returncode == 0, joined.stderr
     assert ipa_admin.call('host_show', fqdn)['result']['has_keytab'] is True
-    time.sleep(ANSWER_TTL)      # until the server forgets the answer it gave
+    forget_answers()
     answer = join_of(nova_call(server, inst, mode='direct')[0], 'direct')
     assert answer['hostname'] == fqdn and 'ipaotp' not in answer
 
