@@ -38,6 +38,7 @@ from novajoin.hosts import records
 from novajoin.hosts import services as services_mod
 from novajoin.hosts import subhosts
 from novajoin.ipa import errors
+from novajoin.ipa.client import server_host
 from novajoin.validation import BadRequest
 
 LOG = logging.getLogger(__name__)
@@ -113,7 +114,8 @@ class Enroller:
         self.project_hostclasses = {
             project: set(filter(None, classes.split('|')))
             for project, classes in (project_hostclasses or {}).items()}
-        self.servers = list(servers)
+        # guests get host names: a port is only for novajoin's JSON-RPC
+        self.servers = list(dict.fromkeys(server_host(s) for s in servers))
         self.request_deadline = request_deadline
         self.max_host_name_length = max_host_name_length
         self.ca_cert = ca_cert    # PEM for the guest, or None
@@ -161,9 +163,11 @@ class Enroller:
             self.request_deadline
         if deadline - now < self.request_deadline * MIN_TIME_LEFT:
             metrics.SHED.labels(reason='late').inc()
-            raise Overloaded('the request waited %.1f s for a free thread '
-                             'before novajoin could start on it; ask again'
-                             % (now - arrived))
+            # the wait: for a free thread, then keystonemiddleware's check
+            # of the token (a token it has not seen yet asks keystone)
+            raise Overloaded('the request waited %.1f s (for a free thread '
+                             'and the token check) before novajoin could '
+                             'start on it; ask again' % (now - arrived))
         answer = self._decide(req, caller, deadline)
         if key is not None and 'ipaotp' in answer:
             # only OTP answers: what a booting guest fetches again; an

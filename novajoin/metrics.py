@@ -23,8 +23,9 @@ IPA_LATENCY = prometheus_client.Histogram(
     'novajoin_ipa_call_seconds', 'IPA JSON-RPC round trip time', ['method'],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8))
 REQUEST_WAIT = prometheus_client.Histogram(
-    'novajoin_request_wait_seconds', 'Time a vendordata request waited in '
-    'gunicorn for a free thread before novajoin started on it',
+    'novajoin_request_wait_seconds', 'Time a vendordata request waited '
+    'before novajoin started on it: for a free gunicorn thread, then for '
+    'keystonemiddleware\'s check of the token',
     buckets=(0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8))
 IPA_BATCH_SIZE = prometheus_client.Histogram(
     'novajoin_ipa_round_trip_commands', 'IPA commands per round trip (group '

@@ -10,7 +10,8 @@ log() { echo "[bootstrap $(date +%H:%M:%S)] $*" >&2; }
 
 # Debian packages: krb5 headers to build python-gssapi, kinit/klist for the set-up
 # tool, dash + shellcheck for the guest script's tests.
-APT_PKGS=(libkrb5-dev krb5-user dash shellcheck gcc)
+# haproxy: the replicas and faults tests (tests/functional/test_faults.py).
+APT_PKGS=(libkrb5-dev krb5-user dash shellcheck gcc haproxy)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

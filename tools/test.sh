@@ -3,6 +3,8 @@
 # real peers, which it starts when they are down: FreeIPA (../shared/ipa/up.sh),
 # keystone, nova, nova's compute API and neutron (../shared/peers/up.sh),
 # RabbitMQ, and a real Debian 12 guest's rootfs (../shared/guest/up.sh).
+# The fault tests (tests/functional/test_faults.py) also stop and start
+# keystone and RabbitMQ, and run HAProxy (installed by tools/bootstrap.sh).
 #   tools/test.sh            everything
 #   tools/test.sh --unit     unit tests only (no peers needed, seconds)
 #   tools/test.sh -- ARGS    pass ARGS to pytest (e.g. -- -k notify)

@@ -79,6 +79,7 @@ def create_app(conf, enroller=None):
         app.wsgi_app = middleware.keystone(app.wsgi_app, conf)
     else:
         app.wsgi_app = middleware.TrustEveryone(app.wsgi_app)
+    app.wsgi_app = middleware.Healthcheck(app.wsgi_app, conf)
     app.wsgi_app = middleware.request_ids(app.wsgi_app)
     return app
 

@@ -1,16 +1,13 @@
-"""GET /healthcheck and GET /metrics: no authentication."""
+"""GET /metrics (Prometheus), no authentication.
+
+GET /healthcheck is not a Flask route: oslo.middleware's Healthcheck answers
+it in front of auth (``middleware.Healthcheck``, options in [healthcheck]).
+"""
 import flask
 
 from novajoin import metrics
 
 blueprint = flask.Blueprint('health', __name__)
-
-
-@blueprint.route('/healthcheck', methods=['GET', 'HEAD'])
-def healthcheck():
-    # Liveness only: an IPA outage must not take novajoin out of a load
-    # balancer, its 503s tell nova what is wrong.
-    return flask.jsonify({'status': 'ok'})
 
 
 @blueprint.route('/metrics', methods=['GET'])

@@ -1,5 +1,5 @@
-"""What stands in front of the Flask app: request ids, then keystone auth
-(or dev-mode trust).
+"""What stands in front of the Flask app: request ids, then /healthcheck
+(oslo.middleware ``Healthcheck``), then keystone auth (or dev-mode trust).
 
 Every request gets a request id (oslo.middleware ``RequestId``: a new
 ``req-<uuid>``, returned as ``x-openstack-request-id``; the caller's valid
@@ -10,12 +10,14 @@ logged while the request is served.
 """
 import logging
 
+from oslo_middleware import healthcheck as oslo_healthcheck
 from oslo_middleware import request_id
 
 LOG = logging.getLogger(__name__)
 
-# Served without a token: load balancers and Prometheus have none.
-PUBLIC_PATHS = frozenset(['/healthcheck', '/metrics'])
+# Served by the Flask app without a token: Prometheus has none.
+# (/healthcheck is answered before auth, see Healthcheck.)
+PUBLIC_PATHS = frozenset(['/metrics'])
 
 
 class PublicPaths:
@@ -31,8 +33,31 @@ class PublicPaths:
         return self.guarded(environ, start_response)
 
 
+class Healthcheck:
+    """/healthcheck answered by oslo.middleware's Healthcheck, configured from
+    ``conf`` [healthcheck]; every other path goes to ``app``.
+
+    In front of auth: load balancers have no token. oslo.middleware's
+    Healthcheck is an application that answers whatever reaches it, hence the
+    path test here. A request it ignores (``allowed_source_ranges``,
+    ``ignore_proxied_requests``) goes on to ``app``, and auth.
+    """
+
+    PATH = '/healthcheck'
+
+    def __init__(self, app, conf):
+        self.app = app
+        self.check = oslo_healthcheck.Healthcheck(app, conf)
+
+    def __call__(self, environ, start_response):
+        if environ.get('PATH_INFO', '') == self.PATH:
+            return self.check(environ, start_response)
+        return self.app(environ, start_response)
+
+
 def request_ids(app):
-    """Outermost: even a 401 from keystonemiddleware carries an id."""
+    """Outermost: even a 401 from keystonemiddleware, or a /healthcheck
+    answer, carries an id."""
     return request_id.RequestId(app)
 
 

@@ -6,6 +6,7 @@ import threading
 
 from novajoin import config
 from novajoin.notify import listener
+from novajoin.notify import queues
 from novajoin.notify import wiring
 
 LOG = logging.getLogger(__name__)
@@ -46,6 +47,8 @@ def main(argv=None):
     endpoint = listener.Endpoint(parts.handlers(), conf.notify.max_attempts,
                                  conf.notify.retry_backoff,
                                  conf.notify.retry_backoff_max, stopping)
+    listener.set_defaults(conf)
+    queue_kind = queues.choose(conf)   # before anything is declared
     server, transport = listener.build(conf, endpoint)
     stop_requested = threading.Event()
 
@@ -56,10 +59,10 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     server.start()
-    LOG.info('novajoin-notify listening on %s, pool %s',
+    LOG.info('novajoin-notify listening on %s, pool %s (%s queue)',
              ', '.join('%s/%s' % (t.exchange, t.topic)
                        for t in listener.targets(conf)),
-             conf.notify.pool or '(none)')
+             conf.notify.pool or '(none)', queue_kind)
     reconciler = parts.reconciler()
     if conf.notify.reconcile_interval and reconciler is not None:
         PeriodicReconciler(reconciler, conf.notify.reconcile_interval,

@@ -3,6 +3,7 @@ from oslo_config import cfg
 
 from novajoin.conf import api
 from novajoin.conf import clients
+from novajoin.conf import healthcheck
 from novajoin.conf import ipa
 from novajoin.conf import join
 from novajoin.conf import legacy
@@ -11,7 +12,8 @@ from novajoin.conf import service_credentials
 
 # Each module exposes register_opts(conf) and list_opts(); the order here is the
 # order of the sample config file.
-MODULES = (join, api, ipa, service_credentials, clients, notify, legacy)
+MODULES = (join, api, healthcheck, ipa, service_credentials, clients, notify,
+           legacy)
 
 
 def register_opts(conf):

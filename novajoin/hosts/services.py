@@ -19,6 +19,7 @@ import json
 
 from novajoin import validation
 from novajoin.hosts.errors import Refused
+from novajoin.ipa.client import server_host
 from novajoin.validation import BadRequest
 
 # What TripleO asks for (tripleo-heat-templates' compact_service_* and
@@ -127,8 +128,7 @@ class ServiceRules:
                              'uses; novajoin never creates those'
                              % ', '.join(reserved))
         self.types = frozenset(types)
-        self.ipa_servers = frozenset(s.partition(':')[0].lower()
-                                     for s in ipa_servers)
+        self.ipa_servers = frozenset(server_host(s).lower() for s in ipa_servers)
 
     def check(self, project_id, fqdn, wanted):
         """Raise ``Refused`` unless ``project_id``'s host ``fqdn`` may have

@@ -69,6 +69,13 @@ def created_at(host):
     return (value.time - _UUID_EPOCH) / 1e7
 
 
+def deleted(calls, fqdn):
+    """Whether ``calls``, what ``Hosts.remove`` did, deleted ``fqdn`` itself
+    (not so when another handler deleted it first)."""
+    return any(call[0] == 'host_del' and call[1] == [fqdn.lower()]
+               for call in calls)
+
+
 class Hosts:
 
     def __init__(self, ipa, zones, cloud, directory=None):
@@ -196,7 +203,22 @@ class Hosts:
             done = self.release(fqdn, dry_run=dry_run)
         call = ('host_del', [fqdn], {'updatedns': True})
         if not dry_run:
-            self.run([call])
+            try:
+                (result,) = self.run([call])
+            except errors.ACIError:
+                # IPA answers this for an entry another request is deleting
+                # right now (a replica killed mid-delete, its message handed
+                # to us): gone is gone; still there, it is a real refusal.
+                if self._exists(fqdn):
+                    raise
+                LOG.info('IPA host %s was being removed by another request',
+                         fqdn)
+                return done
+            if isinstance(result, errors.NotFound):
+                # Removed a moment ago by another handler of the same delete
+                # (nova sends it in two formats; replicas share them): the
+                # host_del is theirs, not to be reported twice.
+                return done
         return done + [call]
 
     def sync(self, fqdn, project_id, wanted, dry_run=False, _again=False):
@@ -246,26 +268,37 @@ class Hosts:
 
     def run(self, calls):
         """Run IPA calls in one batch; "already done" answers are fine.
+        Returns each call's result (an exception for "already done").
 
         ``host_del`` with ``updatedns`` fails with 903 when the zone's SOA does
         not resolve (IPA asks DNS, not its own LDAP); then the records are
         removed one by one and the host without ``updatedns``.
         """
         if not calls:
-            return
+            return []
         results = self.ipa.batch(calls)
         retry = [call for call, result in zip(calls, results)
                  if isinstance(result, errors.InternalError)
                  and call[0] == 'host_del' and call[2].get('updatedns')]
         dns.raise_failures([r for c, r in zip(calls, results) if c not in retry])
-        for _, (fqdn,), _ in retry:
+        for call in retry:
+            fqdn = call[1][0]
             LOG.info('IPA could not update DNS while deleting %s (its zone does '
                      'not resolve); removing its records explicitly', fqdn)
             self.remove_dns(fqdn)
             try:
-                self.ipa.call('host_del', fqdn)
-            except errors.NotFound:
-                pass
+                result = self.ipa.call('host_del', fqdn)
+            except errors.NotFound as exc:
+                result = exc
+            results[calls.index(call)] = result
+        return results
+
+    def _exists(self, fqdn):
+        try:
+            self.ipa.call('host_show', fqdn)
+            return True
+        except errors.NotFound:
+            return False
 
     def remove_dns(self, fqdn):
         """Delete the host's A/AAAA records, their PTRs to it, and the name."""

@@ -29,11 +29,11 @@ class PasswordAuth:
     def request_auth(self):
         return None
 
-    def login(self, session, base_url, timeout, verify):
+    def login(self, session, base_url, referer, timeout, verify):
         resp = session.post(
             base_url + '/ipa/session/login_password',
             data={'user': self.user, 'password': self._password},
-            headers={'Referer': base_url + '/ipa', 'Accept': 'text/plain'},
+            headers={'Referer': referer, 'Accept': 'text/plain'},
             timeout=timeout, verify=verify)
         if resp.status_code == 401:
             reason = resp.headers.get('X-IPA-Rejection-Reason', 'rejected')
@@ -120,7 +120,7 @@ class KerberosAuth:
         return HTTPSPNEGOAuth(creds=self.credentials(),
                               mutual_authentication=DISABLED)
 
-    def login(self, session, base_url, timeout, verify):
+    def login(self, session, base_url, referer, timeout, verify):
         # Negotiate happens on the 401 of the JSON call itself (requests-gssapi);
         # we get here only when IPA refused that too: start from a new ticket.
         with self._lock:

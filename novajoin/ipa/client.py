@@ -35,6 +35,17 @@ READ_METHODS = frozenset(['host_show', 'host_find', 'service_show', 'service_fin
                           'dnszone_find', 'env', 'ping', 'config_show'])
 
 
+def server_host(server):
+    """The host name of an ``[ipa] servers`` entry, ``host`` or ``host:port``.
+
+    The port is only for JSON-RPC (IPA behind a port-mapped balancer, or a
+    test's forwarder); IPA's Referer check, its LDAP and the guests'
+    ipa-client-install all want the host name alone.
+    """
+    host, sep, port = server.rpartition(':')
+    return host if sep and (port.isdigit() or not port) else server
+
+
 class IPAClient:
 
     def __init__(self, servers, auth, ca_file=None, verify=True,
@@ -185,13 +196,16 @@ class IPAClient:
     def _with_retries(self, method, data, deadline):
         last = None
         n = len(self.servers)
+        # read once: another thread failing over meanwhile must not send
+        # this call's retry back to the server it just failed on
+        first = self._preferred
         for attempt in range(self.retries + 1):
             if attempt:
                 pause = self.retry_backoff * (2 ** (attempt - 1))
                 if self._remaining(deadline, pause + 1) <= pause:
                     break
                 time.sleep(pause)
-            index = (self._preferred + attempt) % n
+            index = (first + attempt) % n
             server = self.servers[index]
             try:
                 result = self._post(server, method, data, deadline)
@@ -212,9 +226,11 @@ class IPAClient:
     def _post(self, server, method, data, deadline):
         base = '%s://%s' % (self.scheme, server)
         url = base + self.auth.json_path
+        # IPA refuses a Referer that is not https://<its own name>/ipa...
+        referer = '%s://%s/ipa' % (self.scheme, server_host(server))
         headers = {'Content-Type': 'application/json',
                    'Accept': 'application/json',
-                   'Referer': base + '/ipa'}
+                   'Referer': referer}
         for relogin in (False, True):
             gen = self._login_gen[server]
             try:
@@ -230,7 +246,7 @@ class IPAClient:
                 raise errors.IPAUnavailable('%s: %s' % (server, type(exc).__name__)
                                             ) from exc
             if resp.status_code == 401 and not relogin:
-                self._login(server, base, gen, deadline)
+                self._login(server, base, referer, gen, deadline)
                 continue
             break
         if resp.status_code == 401:
@@ -250,13 +266,13 @@ class IPAClient:
                                     error.get('message'), error.get('data'))
         return answer.get('result') or {}
 
-    def _login(self, server, base, seen_gen, deadline):
+    def _login(self, server, base, referer, seen_gen, deadline):
         with self._login_lock:
             if self._login_gen[server] != seen_gen:
                 return  # another thread logged in meanwhile
             try:
-                self.auth.login(self._session, base, self._timeout(deadline),
-                                self.verify)
+                self.auth.login(self._session, base, referer,
+                                self._timeout(deadline), self.verify)
             except (requests.exceptions.ConnectionError,
                     requests.exceptions.Timeout) as exc:
                 raise errors.IPAUnavailable('login to %s: %s'

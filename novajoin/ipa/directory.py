@@ -22,6 +22,7 @@ import math
 import ssl
 
 from novajoin.ipa import errors
+from novajoin.ipa.client import server_host
 
 LOG = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ class Directory:
                                         % (self.ca_file, exc)) from exc
         last = None
         for server in self.servers:
-            host = server.rpartition(':')[0] if server.count(':') == 1 else server
+            host = server_host(server)
             conn = ldap3.Connection(
                 ldap3.Server(host, port=self.port, tls=tls,
                              connect_timeout=self.connect_timeout),

@@ -42,7 +42,7 @@ class CcacheAuth:
         from requests_gssapi import DISABLED, HTTPSPNEGOAuth
         return HTTPSPNEGOAuth(creds=self._creds(), mutual_authentication=DISABLED)
 
-    def login(self, session, base_url, timeout, verify):
+    def login(self, session, base_url, referer, timeout, verify):
         self._creds()
 
     def describe(self):

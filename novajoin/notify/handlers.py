@@ -33,6 +33,7 @@ from novajoin.cache import BoundedMap
 from novajoin.hosts import errors as host_errors
 from novajoin.hosts import rearm as rearm_mod
 from novajoin.hosts import services as services_mod
+from novajoin.hosts import store
 from novajoin.notify import floating as floating_mod
 from novajoin.notify.floating import NotConfigured  # noqa: F401 - re-exported
 
@@ -185,13 +186,19 @@ class Handlers:
             raise NotConfigured('nova cannot confirm that instance %s is gone: '
                                 'set [service_credentials] (or [notify] '
                                 'trust_delete_notifications)' % inst.uuid)
+        outcome = 'already_removed'
         for host in owned:
             fqdn = host['fqdn'][0]
-            self.hosts.remove(fqdn, entry=host)
+            if not store.deleted(self.hosts.remove(fqdn, entry=host), fqdn):
+                LOG.info('instance %s deleted: IPA host %s was already removed '
+                         '(by another handler of the same delete, or by an '
+                         'earlier attempt whose answer was lost)', inst.uuid, fqdn)
+                continue
             LOG.info('instance %s deleted: removed IPA host %s', inst.uuid, fqdn)
             self.audit.host_removed(fqdn, inst.uuid, publisher)
+            outcome = 'removed'
         self._forget(inst.uuid)
-        return 'removed'
+        return outcome
 
     def instance_rebuilt(self, payload):
         inst = instance_from(payload)

@@ -9,6 +9,12 @@ from novajoin.ipa.auth import PasswordAuth
 from tests.functional import peers
 
 
+def pytest_collection_modifyitems(items):
+    """The fault tests last: they stop and start keystone and RabbitMQ,
+    which every other test shares."""
+    items.sort(key=lambda item: item.module.__name__.endswith('.test_faults'))
+
+
 @pytest.fixture
 def cleanup(ipa_admin):
     """Append host names; they are deleted from IPA at the end (with their

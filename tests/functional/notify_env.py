@@ -7,7 +7,8 @@
 - ``NotifyProcess``: novajoin-notify as a child process, with its own join.conf;
 - ``ipa_proxy``: a forwarder to the real IPA that the test can cut and restore,
   to take IPA away from the listener without stopping the shared IPA peer;
-- ``delete_queues``: remove what a test declared on the broker.
+- ``delete_queues``, ``delete_exchanges``: remove what a test declared on
+  the broker.
 """
 import json
 import os
@@ -37,11 +38,13 @@ def wait_until(predicate, timeout=30.0, interval=0.2, what='condition'):
 # -- publishing ----------------------------------------------------------------
 
 def emit_nova(peers_env, rabbit_url, events, legacy_topic, versioned_topic,
-              notification_format='both'):
-    """nova publishes ``events`` (see nova_emit.py) with its own code."""
+              notification_format='both', **nova_conf):
+    """nova publishes ``events`` (see nova_emit.py) with its own code;
+    ``nova_conf``: control_exchange, rabbit_quorum_queue."""
     spec = {'transport_url': rabbit_url, 'legacy_topics': [legacy_topic],
             'versioned_topics': [versioned_topic], 'format': notification_format,
             'events': events}
+    spec.update(nova_conf)
     python = os.path.join(peers_env['PEERS_VENV'], 'bin', 'python')
     out = subprocess.run([python, '-W', 'ignore', str(NOVA_EMIT)],
                          input=json.dumps(spec).encode(), capture_output=True,
@@ -91,6 +94,15 @@ def delete_queues(rabbit_url, names):
                 channel.queue_delete(name)
             except Exception:  # noqa: BLE001 - gone already: fine
                 channel = conn.channel()
+
+
+def delete_exchanges(rabbit_url, names):
+    with kombu.Connection(_amqp(rabbit_url)) as conn:
+        for name in names:
+            try:
+                conn.channel().exchange_delete(name)
+            except Exception:  # noqa: BLE001 - gone already: fine
+                pass
 
 
 def notifications(rabbit_url, queue):

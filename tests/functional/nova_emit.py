@@ -7,6 +7,8 @@ under novajoin's. Reads one JSON document on stdin::
      "legacy_topics": ["notifications"],  "versioned_topics": ["versioned_notifications"],
      "format": "both",                     # nova's [notifications] notification_format
      "host": "compute-1",
+     "control_exchange": "nova",           # nova's exchange (default "nova")
+     "rabbit_quorum_queue": false,         # nova's [oslo_messaging_rabbit]
      "events": [{"event": "delete" | "update" | "rebuild", "instance": {...},
                  "old": {...}}]}
 
@@ -97,6 +99,14 @@ def main():
     conf.register_opts(om_transport._transport_opts)
     conf.register_opts(om_notifier._notifier_opts,
                        group='oslo_messaging_notifications')
+    if spec.get('control_exchange'):
+        conf.set_override('control_exchange', spec['control_exchange'])
+    if spec.get('rabbit_quorum_queue'):
+        from oslo_messaging import opts as om_opts
+        for group, opts in om_opts.list_opts():
+            conf.register_opts(opts, group=group)
+        conf.set_override('rabbit_quorum_queue', True,
+                          group='oslo_messaging_rabbit')
     send = 'transport_url' in spec
     conf.set_override('transport_url', spec.get('transport_url', 'fake:/'))
     conf.set_override('host', spec.get('host', 'compute-1'))

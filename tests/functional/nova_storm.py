@@ -28,6 +28,10 @@ def main():
     p.add_argument('--prefix', required=True)
     p.add_argument('--passes', type=int, default=1)
     p.add_argument('--read-timeout', type=int, default=5)
+    p.add_argument('--warm', action='append', default=[],
+                   help='also send the warm-up fetch straight to this URL '
+                        '(each replica behind a load balancer), so that each '
+                        'has seen nova\'s token before the storm')
     p.add_argument('target')
     a = p.parse_args()
     sys.path.insert(0, a.peers)
@@ -44,6 +48,9 @@ def main():
     warm = nova_peer.make_instance(uuid=str(uuid.uuid4()), hostname=a.prefix + '-warm',
                                    metadata={})
     vendordata_dynamic.DynamicVendorData(instance=warm).get()
+    for url in a.warm:
+        driver = vendordata_dynamic.DynamicVendorData(instance=warm)
+        driver._do_request('warm', url)   # nova's own request, its token
 
     def fetch(inst):
         start = time.monotonic()

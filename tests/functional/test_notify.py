@@ -51,6 +51,7 @@ class Bus:
         self.versioned = 'nj-%s-versioned' % unique
         self.pool = 'nj-%s' % unique
         self.publishers = []
+        self.exchanges = []      # of this test's own, removed at the end
 
     @property
     def topics(self):
@@ -67,6 +68,7 @@ def bus(rabbit_url, unique):
     for pub in bus.publishers:
         pub.close()
     notify_env.delete_queues(rabbit_url, bus.queues() + ['other-' + bus.pool])
+    notify_env.delete_exchanges(rabbit_url, bus.exchanges)
 
 
 class IPAState:
@@ -208,9 +210,22 @@ def start_listener(tmp_path, bus, ipa_env, novajoin_identity, peers_env):
         proc.stop()
 
 
-def emit(peers_env, bus, events, fmt='both'):
+def emit(peers_env, bus, events, fmt='both', **nova_conf):
     notify_env.emit_nova(peers_env, bus.url, events, bus.legacy, bus.versioned,
-                         fmt)
+                         fmt, **nova_conf)
+
+
+def publish_delete_ends(bus, hosts):
+    """``instance.delete.end`` (nova's own payload, re-aimed) of each
+    (instance, fqdn), and nothing else: with the .start messages between
+    them, round-robin would hand every .end to the same replica."""
+    nova = notify_env.Publisher(bus.url, 'nova', 'nova-compute:compute-1',
+                                bus.versioned)
+    bus.publishers.append(nova)
+    for instance, fqdn in hosts:
+        nova.info('instance.delete.end', payloads.nova(
+            'instance.delete.end', instance=instance, project=PROJECT,
+            hostname=fqdn.split('.')[0]))
 
 
 def delete_event(instance, fqdn, metadata=None):
@@ -348,15 +363,7 @@ def test_pool_leaves_other_consumers_their_copy_and_replicas_share(
         first = start_listener(name='replica1')
         second = start_listener(name='replica2')
         hosts = [state.enroll('nj%s%d' % (unique, n)) for n in range(6)]
-        # Only the .end messages (nova's own payload, re-aimed): with .start
-        # ones between them, round-robin would hand every .end to one replica.
-        nova = notify_env.Publisher(bus.url, 'nova', 'nova-compute:compute-1',
-                                    bus.versioned)
-        bus.publishers.append(nova)
-        for instance, fqdn in hosts:
-            nova.info('instance.delete.end', payloads.nova(
-                'instance.delete.end', instance=instance, project=PROJECT,
-                hostname=fqdn.split('.')[0]))
+        publish_delete_ends(bus, hosts)
         wait_until(lambda: not any(state.exists(f) for _, f in hosts), 60,
                    what='all hosts removed')
         wait_until(lambda: seen.count('instance.delete.end') == 6, 10,

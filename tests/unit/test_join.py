@@ -710,3 +710,22 @@ def test_a_host_half_way_through_a_rebuild_reset_is_a_503_not_a_refusal(
     ipa.cmd_host_disable(fqdn)          # the reset, before its password
     with pytest.raises(errors.IPAUnavailable):
         enroller.handle(request(metadata={'ipa_enroll': 'true'}))
+
+
+@pytest.mark.parametrize('servers, names', [
+    (['ipa.example.test:8443', 'ipa.example.test'], ['ipa.example.test']),
+    (['ipa2.example.test:443', 'ipa.example.test:8443', 'ipa2.example.test'],
+     ['ipa2.example.test', 'ipa.example.test']),
+])
+def test_guests_get_ipa_host_names_without_ports_or_duplicates(
+        make_enroller, fake_ipa, servers, names):
+    answer = make_enroller(servers=servers).handle(request())
+    assert answer['ipa_server'] == names
+
+
+def test_an_ipa_server_given_with_a_port_is_still_never_a_subhost(make_enroller, fake_ipa):
+    enroller = make_enroller(servers=['ipa.example.test:8443'])
+    with pytest.raises(join.Refused, match='is an IPA server'):
+        enroller.handle(request(metadata={
+            'ipa_enroll': 'true', 'managed_service_x': 'HTTP/ipa.example.test'}))
+    assert not fake_ipa.ipa.hosts and not fake_ipa.ipa.services

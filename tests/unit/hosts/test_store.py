@@ -1,12 +1,15 @@
 """Finding and removing hosts; creation time; dry runs."""
+import logging
 import uuid
 
 import pytest
 
+from novajoin.dev.fake_ipa import IPAFault
 from novajoin.hosts import records as ownership
 from novajoin.hosts import services
 from novajoin.hosts.errors import Conflict
 from novajoin.hosts import store as hosts
+from novajoin.ipa import errors
 from tests.unit.notify import payloads
 
 VM = payloads.NOVA_INSTANCE
@@ -286,3 +289,169 @@ def test_novajoin_hosts_come_from_the_directory_when_there_is_one(
     assert names(found) == ['mine.example.test', 'my-sub.example.test']
     assert listed.asked == [cloud.index()] == ['novajoin: cloud=default']
     assert ipa.calls == []
+
+
+# -- remove() when another handler deletes the same host -----------------------
+# nova sends each delete in two formats; replicas share them: two handlers may
+# remove one host at once. Only the one whose host_del removed it reports it.
+
+FQDN = 'vm1.example.test'
+HOST_DEL = ('host_del', [FQDN], {'updatedns': True})
+
+
+def _host_del_answers(ipa, monkeypatch, fault, delete_first=False,
+                      only_updatedns=False):
+    """The fake IPA's host_del answers ``fault``; ``delete_first``: the host
+    is gone by then (another request deleted it). ``only_updatedns``: only
+    the host_del with updatedns does; one without runs as usual."""
+    real = ipa.cmd_host_del
+
+    def host_del(*fqdns, updatedns=False, **options):
+        if only_updatedns and not updatedns:
+            return real(*fqdns, updatedns=updatedns, **options)
+        if delete_first:
+            keys = fqdns[0] if isinstance(fqdns[0], list) else fqdns
+            for fqdn in keys:
+                ipa.hosts.pop(fqdn.lower(), None)
+        raise fault
+    monkeypatch.setattr(ipa, 'cmd_host_del', host_del)
+
+
+def test_remove_of_an_existing_host_reports_its_host_del(host_ops, enroll, ipa):
+    enroll(VM, 'vm1')
+    calls = host_ops.remove('VM1.Example.Test')
+    assert HOST_DEL in calls
+    assert hosts.deleted(calls, FQDN)
+    assert FQDN not in ipa.hosts
+
+
+def test_remove_of_a_host_another_handler_deleted_reports_no_host_del(
+        host_ops, enroll, ipa, ipa_client):
+    enroll(VM, 'vm1')
+    # read before the other handler's delete, removed after it
+    entry = host_ops.owned_by(VM)[0]
+    ipa_client.call('host_del', FQDN, updatedns=True)
+    ipa.calls.clear()
+    calls = host_ops.remove(FQDN, entry=entry)
+    assert 'host_del' in ipa.calls            # it was asked, and said NotFound
+    assert HOST_DEL not in calls
+    assert not hosts.deleted(calls, FQDN)
+
+
+def test_remove_of_a_host_being_deleted_by_another_request_is_quietly_done(
+        host_ops, enroll, ipa, monkeypatch, caplog):
+    enroll(VM, 'vm1')
+    _host_del_answers(ipa, monkeypatch, IPAFault(2100, 'ACIError',
+                                                 'Insufficient access'),
+                      delete_first=True)
+    ipa.calls.clear()
+    with caplog.at_level(logging.INFO, logger='novajoin.hosts.store'):
+        calls = host_ops.remove(FQDN)
+    assert HOST_DEL not in calls and not hosts.deleted(calls, FQDN)
+    assert ipa.calls[-2:] == ['host_del', 'host_show']
+    said = [r for r in caplog.records if r.name == 'novajoin.hosts.store'
+            and r.levelno == logging.INFO]
+    assert any('IPA host %s was being removed by another request' % FQDN
+               in r.getMessage() for r in said)
+
+
+def test_remove_raises_an_aci_refusal_for_a_host_that_is_still_there(
+        host_ops, enroll, ipa, monkeypatch, caplog):
+    enroll(VM, 'vm1')
+    _host_del_answers(ipa, monkeypatch, IPAFault(2100, 'ACIError',
+                                                 'Insufficient access'))
+    with caplog.at_level(logging.INFO, logger='novajoin.hosts.store'), \
+            pytest.raises(errors.ACIError):
+        host_ops.remove(FQDN)
+    assert FQDN in ipa.hosts
+    assert 'being removed by another request' not in caplog.text
+
+
+def test_exists_says_whether_ipa_has_the_host(host_ops, enroll):
+    enroll(VM, 'vm1')
+    assert host_ops._exists(FQDN) is True
+    assert host_ops._exists('VM1.EXAMPLE.TEST') is True
+    assert host_ops._exists('nope.example.test') is False
+
+
+# -- run() ----------------------------------------------------------------------
+
+def test_run_returns_each_calls_result_in_order(host_ops, enroll, ipa):
+    enroll(VM, 'vm1')
+    results = host_ops.run([('service_del', ['HTTP/nope.example.test'], {}),
+                            HOST_DEL])
+    assert len(results) == 2
+    assert isinstance(results[0], errors.NotFound)
+    assert results[1]['value'] == [FQDN]
+    assert FQDN not in ipa.hosts
+
+
+def test_run_of_nothing_asks_ipa_nothing(host_ops, ipa):
+    ipa.calls.clear()
+    assert host_ops.run([]) == []
+    assert ipa.calls == []
+
+
+def test_run_reports_the_retried_host_del_when_the_zone_does_not_resolve(
+        host_ops, enroll, ipa):
+    enroll(VM, 'vm1')
+    ipa.unresolvable_zones.add('example.test.')
+    ipa.calls.clear()
+    results = host_ops.run([('service_del', ['HTTP/nope.example.test'], {}),
+                            HOST_DEL])
+    assert len(results) == 2
+    assert isinstance(results[0], errors.NotFound)
+    assert not isinstance(results[1], Exception)
+    assert results[1]['value'] == [FQDN]
+    # the batch's host_del failed (903); the one without updatedns did it
+    assert ipa.calls.count('host_del') == 2
+    assert FQDN not in ipa.hosts
+
+
+def test_run_reports_not_found_when_the_retried_host_del_finds_nothing(
+        host_ops, enroll, ipa, monkeypatch):
+    enroll(VM, 'vm1')
+    _host_del_answers(ipa, monkeypatch,
+                      IPAFault(903, 'InternalError', 'resolver timeout'),
+                      delete_first=True, only_updatedns=True)
+    results = host_ops.run([HOST_DEL])
+    assert len(results) == 1
+    assert isinstance(results[0], errors.NotFound)
+    assert not isinstance(results[0], errors.InternalError)
+
+
+def test_remove_reports_no_host_del_when_the_retried_one_finds_nothing(
+        host_ops, enroll, ipa, monkeypatch):
+    enroll(VM, 'vm1')
+    _host_del_answers(ipa, monkeypatch,
+                      IPAFault(903, 'InternalError', 'resolver timeout'),
+                      delete_first=True, only_updatedns=True)
+    calls = host_ops.remove(FQDN)
+    assert not hosts.deleted(calls, FQDN)
+    assert FQDN not in ipa.hosts
+
+
+# -- deleted() -----------------------------------------------------------------
+
+def test_deleted_matches_the_host_del_of_the_host_whatever_the_case():
+    assert hosts.deleted([HOST_DEL], 'VM1.Example.TEST')
+    assert hosts.deleted([('service_del', ['HTTP/vm1.example.test'], {}),
+                          HOST_DEL], FQDN)
+
+
+def test_deleted_counts_no_other_call_nor_another_hosts_host_del():
+    others = [
+        ('service_del', ['HTTP/vm1.example.test'], {}),
+        ('service_remove_host', ['HTTP/vm1.example.test'], {'host': [FQDN]}),
+        ('host_remove_managedby', [FQDN], {'host': ['ctl.example.test']}),
+        ('host_del', ['vm1.internalapi.example.test'], {'updatedns': True}),
+    ]
+    assert not hosts.deleted(others, FQDN)
+    assert not hosts.deleted([], FQDN)
+
+
+def test_a_dry_run_plans_the_host_del(host_ops, enroll, ipa):
+    enroll(VM, 'vm1')
+    calls = host_ops.remove(FQDN, dry_run=True)
+    assert hosts.deleted(calls, FQDN)
+    assert FQDN in ipa.hosts

@@ -4,10 +4,12 @@ import threading
 import time
 
 import pytest
+import requests
 
 from novajoin.ipa import IPAClient
 from novajoin.ipa import errors
 from novajoin.ipa.auth import PasswordAuth
+from novajoin.ipa.client import server_host
 from tests.functional.peers import free_port
 
 
@@ -195,3 +197,144 @@ def test_no_secret_in_logs(fake_ipa, caplog):
     text = caplog.text + ''.join(str(r.args) for r in caplog.records)
     assert 'TopSecretOTP123' not in text and 'WrongPass987' not in text
     assert 'Secret123' not in text
+
+
+# -- [ipa] servers with a port: JSON-RPC goes to the port, IPA sees its name --
+
+@pytest.mark.parametrize('server, host', [
+    ('ipa.example.test', 'ipa.example.test'),
+    ('ipa.example.test:8443', 'ipa.example.test'),
+    ('ipa.example.test:443', 'ipa.example.test'),
+    ('IPA.Example.Test:8443', 'IPA.Example.Test'),
+    ('[2001:db8::1]:8443', '[2001:db8::1]'),
+    ('[2001:db8::1]', '[2001:db8::1]'),
+])
+def test_server_host_drops_a_port_and_keeps_the_name(server, host):
+    assert server_host(server) == host
+
+
+class Reply:
+    """What requests hands back: a status, headers, maybe JSON."""
+
+    def __init__(self, status, body=None):
+        self.status_code = status
+        self.headers = {}
+        self._body = body
+
+    def json(self):
+        if self._body is None:
+            raise ValueError('no JSON')
+        return self._body
+
+
+PONG = {'result': {'summary': 'IPA server version 4.12.2'}, 'error': None,
+        'id': 0, 'principal': 'admin@EXAMPLE.TEST', 'version': '4.12.2'}
+
+
+class RecordingSession:
+    """The client's requests.Session: answers in turn, records every POST."""
+
+    def __init__(self, *replies):
+        self.replies = list(replies)
+        self.posts = []
+
+    def post(self, url, data=None, headers=None, **kwargs):
+        self.posts.append({'url': url, 'headers': dict(headers or {}),
+                           'data': data})
+        return self.replies.pop(0)
+
+
+def https_client(servers, auth=None, *replies):
+    c = IPAClient(servers, auth or PasswordAuth('admin', 'Secret123'), retries=0)
+    c._session = RecordingSession(*replies)
+    return c
+
+
+def test_json_rpc_goes_to_the_port_with_a_referer_of_the_host_name_alone():
+    c = https_client(['ipa.example.test:8443'], None, Reply(200, PONG))
+    try:
+        assert c.call('ping')['summary'].startswith('IPA server')
+    finally:
+        c.close()
+    [post] = c._session.posts
+    assert post['url'] == 'https://ipa.example.test:8443/ipa/session/json'
+    assert post['headers']['Referer'] == 'https://ipa.example.test/ipa'
+
+
+def test_a_server_without_a_port_has_the_same_referer():
+    c = https_client(['ipa.example.test'], None, Reply(200, PONG))
+    try:
+        c.call('ping')
+    finally:
+        c.close()
+    [post] = c._session.posts
+    assert post['url'] == 'https://ipa.example.test/ipa/session/json'
+    assert post['headers']['Referer'] == 'https://ipa.example.test/ipa'
+
+
+def test_the_json_path_is_the_auth_methods():
+    class NegotiateAuth:       # KerberosAuth's wire shape, without a keytab
+        json_path = '/ipa/json'
+
+        def request_auth(self):
+            return None
+
+        def describe(self):
+            return 'keytab'
+    c = https_client(['ipa.example.test:8443'], NegotiateAuth(), Reply(200, PONG))
+    try:
+        c.call('ping')
+    finally:
+        c.close()
+    [post] = c._session.posts
+    assert post['url'] == 'https://ipa.example.test:8443/ipa/json'
+    assert post['headers']['Referer'] == 'https://ipa.example.test/ipa'
+
+
+def test_a_401_logs_in_on_the_port_with_the_host_names_referer_then_calls_again():
+    c = https_client(['ipa.example.test:8443'], None,
+                     Reply(401), Reply(200), Reply(200, PONG))
+    try:
+        c.call('ping')
+    finally:
+        c.close()
+    first, login, again = c._session.posts
+    assert login['url'] == 'https://ipa.example.test:8443/ipa/session/login_password'
+    assert login['headers']['Referer'] == 'https://ipa.example.test/ipa'
+    assert login['data'] == {'user': 'admin', 'password': 'Secret123'}
+    for post in (first, again):
+        assert post['url'] == 'https://ipa.example.test:8443/ipa/session/json'
+        assert post['headers']['Referer'] == 'https://ipa.example.test/ipa'
+
+
+def test_failover_sends_each_server_its_own_referer():
+    class DownThenUp(RecordingSession):
+        def post(self, url, **kwargs):
+            reply = super().post(url, **kwargs)
+            if 'ipa1' in url:
+                raise requests.exceptions.ConnectionError('refused')
+            return reply
+    c = IPAClient(['ipa1.example.test:8443', 'ipa2.example.test:9443'],
+                  PasswordAuth('admin', 'Secret123'), retries=1, retry_backoff=0)
+    c._session = DownThenUp(Reply(200, PONG), Reply(200, PONG))
+    try:
+        c.call('ping')
+    finally:
+        c.close()
+    assert [(p['url'], p['headers']['Referer']) for p in c._session.posts] == [
+        ('https://ipa1.example.test:8443/ipa/session/json',
+         'https://ipa1.example.test/ipa'),
+        ('https://ipa2.example.test:9443/ipa/session/json',
+         'https://ipa2.example.test/ipa')]
+
+
+def test_an_entry_with_an_empty_port_still_sends_the_host_names_referer():
+    # 'ipa.example.test:' in [ipa] servers: requests reaches port 443, but
+    # IPA checks Referer.startswith('https://ipa.example.test/ipa')
+    c = https_client(['ipa.example.test:'], None, Reply(200, PONG))
+    try:
+        c.call('ping')
+    finally:
+        c.close()
+    [post] = c._session.posts
+    assert post['headers']['Referer'] == 'https://ipa.example.test/ipa'

@@ -197,7 +197,8 @@ def test_ccache_auth_without_a_ticket_says_to_run_kinit(credentials):
     credentials.fail = True
     with pytest.raises(errors.IPAAuthError, match='no usable Kerberos ticket '
                        r'\(run kinit as an IPA admin first\)'):
-        kerberos.CcacheAuth().login(None, 'https://ipa.example.test', 5, True)
+        kerberos.CcacheAuth().login(None, 'https://ipa.example.test',
+                                    'https://ipa.example.test/ipa', 5, True)
 
 
 def test_ccache_auth_uses_the_given_ccache_else_the_default(credentials):
@@ -209,7 +210,7 @@ def test_ccache_auth_uses_the_given_ccache_else_the_default(credentials):
     assert auth.mutual_authentication == requests_gssapi.DISABLED
     assert given.describe() == 'Kerberos ticket in FILE:/tmp/admin.ccache'
     default = kerberos.CcacheAuth()
-    default.login(None, 'https://ipa.example.test', 5, True)
+    default.login(None, 'https://ipa.example.test', 'https://ipa.example.test/ipa', 5, True)
     assert credentials.made[-1] == {'usage': 'initiate', 'store': None}
     assert default.describe() == 'Kerberos ticket in the default ccache'
 

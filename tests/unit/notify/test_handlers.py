@@ -13,6 +13,7 @@ from novajoin import audit as audit_mod
 from novajoin import openstack
 from novajoin import otp as otp_mod
 from novajoin.hosts import records as host_records
+from novajoin.hosts import store as host_store
 from novajoin.notify import floating
 from novajoin.notify import handlers
 from novajoin.notify import listener
@@ -884,3 +885,118 @@ def test_moves_that_keep_the_guests_disk_change_nothing(
         'ignored'
     assert ipa.calls == [] and actions_nova.asked == []
     assert ipa.hosts[enrolled]['_keytab']
+
+
+# -- two handlers of the same delete: one host_del, one audit event -------------
+# nova sends each delete in two formats (legacy and versioned); replicas share
+# them: two handlers may remove one host at once.
+
+DELETES = ['instance.delete.end', 'compute.instance.delete.end']
+
+
+class ReadBeforeAnyDelete(host_store.Hosts):
+    """owned_by answers, for every delivery, what IPA held at the first one:
+    both handlers read before either deleted. ``then``: run after each read
+    (another handler's delete landing in between)."""
+
+    def __init__(self, *args, then=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.first = None
+        self.then = then
+        self.reads = 0
+
+    def owned_by(self, instance_id):
+        self.reads += 1
+        if self.first is None:
+            self.first = super().owned_by(instance_id)
+        if self.then is not None:
+            self.then()
+        return self.first
+
+
+@pytest.fixture
+def audited(ipa_client, zones, floating_ips, nova, bus):
+    """Handlers over a ReadBeforeAnyDelete store (given ``then``), audited
+    on ``bus``."""
+    def make(then=None):
+        store = ReadBeforeAnyDelete(ipa_client, zones,
+                                    host_records.Cloud('default'), then=then)
+        return handlers.Handlers(store, floating=floating_ips, servers=nova,
+                                 audit=audit_mod.Auditor(bus, 'novajoin-test'))
+    return make
+
+
+def _said(caplog, text):
+    return [r for r in caplog.records if r.name == 'novajoin.notify.handlers'
+            and r.levelno == logging.INFO and text in r.getMessage()]
+
+
+def test_a_delete_that_removes_the_host_audits_it_once(audited, ipa, enroll, bus,
+                                                       caplog):
+    fqdn = enroll(VM, 'vm1')
+    table = audited()
+    with caplog.at_level(logging.INFO, logger='novajoin.notify.handlers'):
+        assert table.handle('instance.delete.end', payloads.nova(
+            'instance.delete.end'), publisher='nova-compute:c1') == 'removed'
+    assert fqdn not in ipa.hosts
+    assert bus.types() == ['novajoin.host.removed']
+    assert bus.sent[0][1]['target']['name'] == fqdn
+    assert _said(caplog, 'removed IPA host %s' % fqdn)
+    assert not _said(caplog, 'was already removed')
+
+
+def test_a_host_another_handler_removed_first_is_not_audited_again(
+        audited, ipa, enroll, ipa_client, bus, caplog):
+    fqdn = enroll(VM, 'vm1')
+    # the other handler's host_del lands after this one's owned_by read
+    table = audited(then=lambda: ipa_client.call('host_del', fqdn,
+                                                 updatedns=True))
+    ipa.calls.clear()
+    with caplog.at_level(logging.INFO, logger='novajoin.notify.handlers'):
+        outcome = table.handle('instance.delete.end',
+                               payloads.nova('instance.delete.end'))
+    assert outcome == 'already_removed'
+    assert ipa.calls.count('host_del') == 2     # theirs, then ours: NotFound
+    assert bus.sent == []
+    assert _said(caplog, 'IPA host %s was already removed' % fqdn)
+
+
+def test_both_formats_of_one_delete_read_before_either_removes_audit_once(
+        audited, ipa, enroll, bus, caplog):
+    fqdn = enroll(VM, 'vm1')
+    table = audited()
+    with caplog.at_level(logging.INFO, logger='novajoin.notify.handlers'):
+        first, second = [table.handle(event, payloads.nova(event))
+                         for event in DELETES]
+    assert table.hosts.reads == 2                # both found the host
+    assert (first, second) == ('removed', 'already_removed')
+    assert fqdn not in ipa.hosts
+    assert bus.types() == ['novajoin.host.removed']
+    assert len(_said(caplog, 'was already removed')) == 1
+
+
+@pytest.mark.parametrize('events', [DELETES, DELETES[::-1]])
+def test_the_second_format_of_a_delete_finds_nothing_and_audits_nothing(
+        events, host_ops, floating_ips, nova, bus, ipa, enroll):
+    enroll(VM, 'vm1')
+    table = handlers.Handlers(host_ops, floating=floating_ips, servers=nova,
+                              audit=audit_mod.Auditor(bus, 'novajoin-test'))
+    assert [table.handle(e, payloads.nova(e)) for e in events] == [
+        'removed', 'not_enrolled']
+    assert bus.types() == ['novajoin.host.removed']
+
+
+def test_one_host_removed_and_one_already_gone_is_removed_and_audited_once(
+        audited, ipa, ipa_client, bus):
+    cloud = host_records.Cloud('default')
+    for name in ('vm1.example.test', 'vm1b.example.test'):
+        values = cloud.owner_values(VM, 'p')
+        ipa_client.call('host_add', name, force=True, userclass=values,
+                        description=values[0])
+    # the second host goes after the read, before this handler reaches it
+    table = audited(then=lambda: ipa.hosts.pop('vm1b.example.test', None))
+    assert table.handle('instance.delete.end', payloads.nova(
+        'instance.delete.end')) == 'removed'
+    assert ipa.hosts == {}
+    assert bus.types() == ['novajoin.host.removed']
+    assert bus.sent[0][1]['target']['name'] == 'vm1.example.test'
