@@ -62,8 +62,8 @@ def cpu_seconds(pid):
     return sum(int(f) for f in fields[11:15]) / os.sysconf('SC_CLK_TCK')
 
 
-def tree_cpu_seconds(pid):
-    """CPU seconds of a process and its live descendants (gunicorn workers)."""
+def children_by_parent():
+    """{pid: [pids of its live children]}, read from /proc."""
     children = {}
     for proc in pathlib.Path('/proc').iterdir():
         if proc.name.isdigit():
@@ -72,6 +72,12 @@ def tree_cpu_seconds(pid):
             except (OSError, IndexError, ValueError):
                 continue
             children.setdefault(ppid, []).append(int(proc.name))
+    return children
+
+
+def tree_cpu_seconds(pid):
+    """CPU seconds of a process and its live descendants (gunicorn workers)."""
+    children = children_by_parent()
     total, todo = 0.0, [pid]
     while todo:
         p = todo.pop()

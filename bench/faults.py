@@ -53,6 +53,7 @@ import requests
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.bootstorm import children_by_parent  # noqa: E402
 from bench.notify import PROJECT as BURST_PROJECT  # noqa: E402
 from bench.notify import create_hosts  # noqa: E402
 from bench.vendordata import add_identity_args  # noqa: E402
@@ -96,23 +97,10 @@ def rss_mib(pid):
     return 0.0
 
 
-def children(pid):
-    found = []
-    for proc in pathlib.Path('/proc').iterdir():
-        if proc.name.isdigit():
-            try:
-                ppid = int((proc / 'stat').read_text().rsplit(')', 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            if ppid == pid:
-                found.append(int(proc.name))
-    return found
-
-
 def workers_rss(process):
     """VmRSS (MiB) of a novajoin-server's gunicorn workers (the children of
     its master, a peers.Process), summed."""
-    return sum(rss_mib(p) for p in children(process.proc.pid))
+    return sum(rss_mib(p) for p in children_by_parent().get(process.proc.pid, []))
 
 
 def leak_counts(admin, prefix, alive):
