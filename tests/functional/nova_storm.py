@@ -6,18 +6,41 @@ DynamicVendorData code (nova's keystone session, its timeouts, its error
 handling), `concurrency` at a time, `passes` times over the same instances
 (pass 1: the boot storm; later passes: refetches). Prints one JSON document:
 per pass, the wall time and per instance whether nova got an OTP, a short
-digest of it (never the OTP itself) and how long nova's call took.
+digest of it (never the OTP itself), how long nova's call took and, when
+nova got nothing, the warning nova logged (why: a status, a timeout).
 """
 import argparse
 import concurrent.futures
 import hashlib
 import json
+import logging
 import sys
+import threading
 import time
 import uuid
 import warnings
 
 warnings.filterwarnings('ignore')
+
+
+class NovaWarnings(logging.Handler):
+    """What nova's vendordata code logged, per fetching thread."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.local = threading.local()
+
+    def emit(self, record):
+        seen = getattr(self.local, 'seen', None)
+        if seen is not None:
+            seen.append(record.getMessage()[:300])
+
+    def start(self):
+        self.local.seen = []
+
+    def take(self):
+        seen, self.local.seen = self.local.seen, None
+        return '; '.join(seen) or None
 
 
 def main():
@@ -52,13 +75,17 @@ def main():
         driver = vendordata_dynamic.DynamicVendorData(instance=warm)
         driver._do_request('warm', url)   # nova's own request, its token
 
+    why = NovaWarnings()
+    logging.getLogger('nova.api.metadata.vendordata_dynamic').addHandler(why)
+
     def fetch(inst):
+        why.start()
         start = time.monotonic()
         data = vendordata_dynamic.DynamicVendorData(instance=inst).get()
         ms = (time.monotonic() - start) * 1000
         join = data.get('join') or {}
         otp = join.get('ipaotp')
-        return {'ok': bool(join), 'otp': bool(otp), 'ms': ms,
+        return {'ok': bool(join), 'otp': bool(otp), 'ms': ms, 'error': why.take(),
                 'digest': hashlib.sha256(otp.encode()).hexdigest()[:12] if otp else None}
     passes = []
     with concurrent.futures.ThreadPoolExecutor(a.concurrency) as pool:

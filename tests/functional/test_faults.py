@@ -166,8 +166,12 @@ def test_a_server_replica_killed_mid_burst_costs_no_instance_its_otp(
     first, again = storm_results(storm)
     lb.wait_status({'a': 'DOWN', 'b': 'UP'})
     assert answered(victim.log()) < n, 'replica a was killed too late'
-    assert all(r['otp'] for r in first['results']), [
-        i for i, r in enumerate(first['results']) if not r['otp']]
+    # nova's own words for each instance it got nothing for, and what HAProxy
+    # did that was not a 200 (a truncated answer: see novajoin.api.worker)
+    missing = {'%s-%d' % (prefix, i): (round(r['ms']), r['error'])
+               for i, r in enumerate(first['results']) if not r['otp']}
+    assert not missing, (missing, [line for line in lb.log().splitlines()
+                                   if ' 200 ' not in line][-20:])
     digests = [r['digest'] for r in first['results']]
     assert len(set(digests)) == n                          # an OTP of its own each
     assert [r['digest'] for r in again['results']] == digests  # never changed
