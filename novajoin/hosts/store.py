@@ -120,7 +120,12 @@ class Hosts:
         """Every host carrying this cloud's record (owned hosts, subhosts),
         an iterator."""
         if self.directory is not None:
-            return (h for h in self.directory.hosts(self.cloud.index())
+            # what each host manages, as host_find all=True says it: read
+            # first, so that remove() asks IPA only about hosts that manage
+            # others (a round trip per host otherwise)
+            managers = self.directory.managers()
+            return (_managing(h, managers)
+                    for h in self.directory.hosts(self.cloud.index())
                     if self.cloud.is_ours(h))
         found = self.ipa.call('host_find', all=True, sizelimit=0,
                               no_members=True, userclass=self.cloud.index())
@@ -317,6 +322,14 @@ class Hosts:
                               {'ptrrecord': [dns.absolute(fqdn)]}))
         calls.append(('dnsrecord_del', list(where), {'del_all': True}))
         dns.raise_failures(self.ipa.batch(calls))
+
+
+def _managing(entry, managers):
+    """``entry`` with ``managing_host`` empty when its host manages no other
+    host; left out (unknown: remove() asks IPA) when it does."""
+    if not {f.lower() for f in entry.get('fqdn', [])} & managers:
+        entry['managing_host'] = []
+    return entry
 
 
 def _managers(entry):

@@ -129,10 +129,31 @@ class KerberosAuth:
         self.credentials()
 
     def ldap_bind(self, basedn):
-        """ldap3.Connection arguments: GSSAPI with this ticket."""
+        """ldap3.Connection arguments: GSSAPI with this ticket.
+
+        ldap3 takes over the credential handle it is given
+        (``gssapi.Credentials(base=...)`` moves the handle and leaves the
+        original empty, which then means "the default ccache"): handed the
+        shared credential, the next LDAP bind of the process (the periodic
+        reconciler's next run) and this process's next Negotiate failed. So
+        each bind gets a handle of its own on the same ccache: the ticket is
+        already there, the KDC is not asked again.
+        """
+        import gssapi
         import ldap3
+        self.credentials()          # a valid ticket in the ccache, renewed if due
+        with self._lock:
+            store = {'client_keytab': self.keytab, 'ccache': self._ccache}
+        name = None
+        if self.principal:
+            name = gssapi.Name(self.principal, gssapi.NameType.kerberos_principal)
+        try:
+            creds = gssapi.Credentials(name=name, usage='initiate', store=store)
+        except gssapi.exceptions.GSSError as exc:
+            raise errors.IPAAuthError('Kerberos: cannot use the ticket from %s: '
+                                      '%s' % (self.keytab, exc)) from exc
         return {'authentication': ldap3.SASL, 'sasl_mechanism': ldap3.KERBEROS,
-                'sasl_credentials': (None, None, self.credentials())}
+                'sasl_credentials': (None, None, creds)}
 
     def describe(self):
         return 'keytab %s' % self.keytab

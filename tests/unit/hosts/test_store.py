@@ -245,15 +245,21 @@ def test_has_keys_reads_show_and_find_entries_alike():
 
 class StandInDirectory:
     """novajoin.ipa.directory.Directory's part Hosts uses: ``hosts(userclass)``
-    yields the given entries (host_find's shape) and records what was asked."""
+    yields the given entries (host_find's shape) and records what was asked;
+    ``managers()`` names the hosts that manage others."""
 
-    def __init__(self, entries):
+    def __init__(self, entries, managers=()):
         self.entries = entries
         self.asked = []
+        self._managers = set(managers)
 
     def hosts(self, userclass):
         self.asked.append(userclass)
         yield from self.entries
+
+    def managers(self):
+        self.asked.append('managers')
+        return set(self._managers)
 
 
 def entry(fqdn, values=(), description=None):
@@ -287,8 +293,34 @@ def test_novajoin_hosts_come_from_the_directory_when_there_is_one(
     ipa.calls.clear()
     found = host_ops.novajoin_hosts()
     assert names(found) == ['mine.example.test', 'my-sub.example.test']
-    assert listed.asked == [cloud.index()] == ['novajoin: cloud=default']
+    assert listed.asked == ['managers', cloud.index()]
+    assert cloud.index() == 'novajoin: cloud=default'
     assert ipa.calls == []
+
+
+def test_listed_hosts_that_manage_no_other_are_removed_without_a_look_up(
+        ipa_client, zones, ipa):
+    """The directory says which hosts manage another one: the others are
+    removed with no question to IPA about what they manage; a manager's
+    subhost is still released with it."""
+    cloud = ownership.Cloud('default')
+    add(ipa_client, 'lone.example.test', cloud.owner_values(VM, 'p'))
+    add(ipa_client, 'boss.example.test', cloud.owner_values(OTHER, 'p'))
+    add(ipa_client, 'sub.boss.example.test', cloud.subhost_values('p'))
+    ipa_client.call('host_add_managedby', 'sub.boss.example.test',
+                    host=['boss.example.test'])
+    listed = StandInDirectory(
+        [dict(ipa.hosts[n]) for n in ('lone.example.test', 'boss.example.test')],
+        managers={'boss.example.test'})
+    host_ops = hosts.Hosts(ipa_client, zones, cloud, directory=listed)
+    lone, boss = host_ops.novajoin_hosts()
+    assert lone['managing_host'] == [] and 'managing_host' not in boss
+    ipa.calls.clear()
+    host_ops.remove('lone.example.test', entry=lone)
+    assert 'service_find' not in ipa.calls and 'host_find' not in ipa.calls
+    host_ops.remove('boss.example.test', entry=boss)
+    assert 'service_find' in ipa.calls
+    assert sorted(ipa.hosts) == []                 # the subhost went with it
 
 
 # -- remove() when another handler deletes the same host -----------------------

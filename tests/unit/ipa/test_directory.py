@@ -287,6 +287,32 @@ def test_only_entries_are_yielded_in_host_find_shape(fake_ldap):
     ]
 
 
+def test_managers_are_the_hosts_named_in_another_hosts_managed_by(fake_ldap):
+    fake_ldap.items = [
+        result_entry('vm1.example.test', managedBy=[host_dn('vm1.example.test')]),
+        result_entry('sub.example.test', managedBy=[
+            host_dn('sub.example.test'), host_dn('VM1.example.test'),
+            'uid=admin,cn=users,cn=accounts,' + BASEDN]),
+        result_entry('self.example.test', managedBy=host_dn('self.example.test')),
+        {'type': 'searchResRef', 'uri': ['ldap://elsewhere/' + BASEDN]},
+    ]
+    assert make_directory(page_size=300).managers() == {'vm1.example.test'}
+    [(base, search_filter, kwargs)] = fake_ldap.searches
+    assert (base, search_filter) == (COMPUTERS,
+                                     '(&(objectClass=ipaHost)(managedBy=*))')
+    assert kwargs['attributes'] == ['fqdn', 'managedBy']
+    assert (kwargs['paged_size'], kwargs['search_scope']) == (300, ldap3.LEVEL)
+    assert fake_ldap.steps()[-1] == 'unbind'
+
+
+def test_a_failed_managers_search_is_ipa_unavailable(fake_ldap):
+    fake_ldap.items = [result_entry('vm1.example.test')]
+    fake_ldap.search_error = ldap_errors.LDAPOperationResult('busy')
+    with pytest.raises(errors.IPAUnavailable):
+        make_directory().managers()
+    assert fake_ldap.steps()[-1] == 'unbind'
+
+
 def test_nothing_is_connected_before_the_first_host_is_asked(fake_ldap):
     found = make_directory().hosts(CLOUD)
     assert fake_ldap.calls == []
@@ -458,6 +484,19 @@ def test_ldap3_pages_through_the_clouds_hosts_one_level_deep(mock_ldap3):
         for name in ('h0.example.test', 'h2.example.test', 'h4.example.test')]
 
 
+def test_ldap3_finds_the_hosts_that_manage_another(mock_ldap3):
+    for name, managers in (('boss.example.test', ['boss.example.test']),
+                           ('sub.example.test', ['sub.example.test',
+                                                 'boss.example.test']),
+                           ('lone.example.test', ['lone.example.test'])):
+        mock_ldap3.entries.append((host_dn(name), {
+            'objectClass': ['ipaHost'], 'fqdn': [name],
+            'managedBy': [host_dn(m) for m in managers]}))
+    found = make_directory(user_auth=auth.PasswordAuth('admin', 'right'),
+                           page_size=1).managers()
+    assert found == {'boss.example.test'}
+
+
 def test_a_wrong_password_is_an_auth_error_with_real_ldap3(mock_ldap3):
     # What ldap3 raises on a refused simple bind (raise_exceptions=True) is
     # LDAPInvalidCredentialsResult, not LDAPBindError (that one only comes
@@ -482,29 +521,69 @@ def test_password_auth_binds_simply_as_the_ipa_user_with_its_dn_escaped():
     }
 
 
-def test_kerberos_auth_binds_with_gssapi_and_its_ticket(monkeypatch, tmp_path):
-    kerberos = auth.KerberosAuth(str(tmp_path / 'krb5.keytab'))
+class Handles:
+    """gssapi.Credentials as KerberosAuth.ldap_bind makes them: recorded."""
+
+    def __init__(self, monkeypatch):
+        import gssapi
+        self.made = []
+        monkeypatch.setattr(gssapi, 'Credentials', self.credentials)
+
+    def credentials(self, name=None, usage=None, store=None):
+        handle = types.SimpleNamespace(name=name, usage=usage, store=store)
+        self.made.append(handle)
+        return handle
+
+
+def test_kerberos_auth_binds_with_gssapi_on_its_ticket(monkeypatch, tmp_path):
+    kerberos = auth.KerberosAuth(str(tmp_path / 'krb5.keytab'),
+                                 'nova/ctl.example.test@EXAMPLE.TEST')
     ticket = object()
     monkeypatch.setattr(kerberos, 'credentials', lambda: ticket)
+    handles = Handles(monkeypatch)
     bind = kerberos.ldap_bind(BASEDN)
     assert bind['authentication'] == ldap3.SASL
     assert bind['sasl_mechanism'] == ldap3.KERBEROS
     assert bind['sasl_credentials'][:2] == (None, None)
-    assert bind['sasl_credentials'][2] is ticket
     assert set(bind) == {'authentication', 'sasl_mechanism', 'sasl_credentials'}
+    [handle] = handles.made
+    assert bind['sasl_credentials'][2] is handle
+    assert handle.usage == 'initiate'
+    assert str(handle.name) == 'nova/ctl.example.test@EXAMPLE.TEST'
+    # the ccache that holds the ticket, so no new ticket is asked for
+    assert handle.store == {'client_keytab': str(tmp_path / 'krb5.keytab'),
+                            'ccache': kerberos._ccache}
 
 
-def test_a_kerberos_directory_hands_its_ticket_to_the_connection(
+def test_each_ldap_bind_gets_a_credential_handle_of_its_own(monkeypatch,
+                                                            tmp_path):
+    """ldap3 takes over the handle it is given (it leaves the original
+    empty): the one the process shares (JSON-RPC's Negotiate, the next
+    bind) is never handed to it."""
+    kerberos = auth.KerberosAuth(str(tmp_path / 'krb5.keytab'))
+    shared = object()
+    monkeypatch.setattr(kerberos, 'credentials', lambda: shared)
+    handles = Handles(monkeypatch)
+    first = kerberos.ldap_bind(BASEDN)['sasl_credentials'][2]
+    second = kerberos.ldap_bind(BASEDN)['sasl_credentials'][2]
+    assert first is not second and shared not in (first, second)
+    assert handles.made == [first, second]
+
+
+def test_a_kerberos_directory_hands_a_ticket_to_each_connection(
         fake_ldap, monkeypatch, tmp_path):
     kerberos = auth.KerberosAuth(str(tmp_path / 'krb5.keytab'))
-    ticket = object()
-    monkeypatch.setattr(kerberos, 'credentials', lambda: ticket)
-    list(make_directory(user_auth=kerberos).hosts(CLOUD))
-    [conn] = fake_ldap.connections
-    assert conn.kwargs['sasl_credentials'][2] is ticket
-    assert 'password' not in conn.kwargs
+    monkeypatch.setattr(kerberos, 'credentials', lambda: object())
+    handles = Handles(monkeypatch)
+    reader = make_directory(user_auth=kerberos)
+    list(reader.hosts(CLOUD))
+    reader.managers()
+    first, second = fake_ldap.connections
+    assert [first.kwargs['sasl_credentials'][2],
+            second.kwargs['sasl_credentials'][2]] == handles.made
+    assert 'password' not in first.kwargs
     assert fake_ldap.steps() == ['open', 'start_tls', 'bind', 'search',
-                                 'unbind']
+                                 'unbind'] * 2
 
 
 def test_a_missing_ca_file_is_ipa_unavailable_naming_it(tmp_path):
