@@ -4,7 +4,10 @@
 Fills the real FreeIPA with novajoin hosts of a cloud of its own (default
 1,000, then 5,000, then 20,000 in all), 50 of them owned by servers that the
 real nova compute API lists (../shared/peers --with-nova-api), the rest
-orphans. At each size it runs the real ``novajoin-reconcile --dry-run``
+orphans: servers made and deleted in that nova, as a missed delete leaves
+them (``--archived F``: that fraction has no row left in nova, archived or
+purged, and needs a GET each). At each size it runs the real
+``novajoin-reconcile --dry-run``
 (novajoin's keytab, its IPA role) as an operator would, and prints:
 - its wall time and peak RSS, and whether it exited 0, planned every orphan
   and planned no live host;
@@ -15,6 +18,10 @@ orphans. At each size it runs the real ``novajoin-reconcile --dry-run``
 Everything it made is removed at the end. Not a test: it asserts nothing.
 
     python bench/reconcile.py [--sizes 1000 5000 20000] [--live 50]
+                              [--archived 0.0]
+
+The deleted servers' rows stay in the nova peer's database (as in nova
+until ``nova-manage db archive_deleted_rows``).
 """
 import argparse
 import concurrent.futures
@@ -56,6 +63,17 @@ def fill(admin, cloud, names, instances):
     pairs = list(zip(names, instances))
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         list(pool.map(add, [pairs[i:i + 50] for i in range(0, len(pairs), 50)]))
+
+
+def deleted_in_nova(servers, tag, start, n):
+    """``n`` servers made and deleted in the real nova: their ids."""
+    seed = [{'uuid': str(uuid.uuid4()), 'project': 'demo',
+             'name': 'rb%s-gone%d' % (tag, start + i)} for i in range(n)]
+    for i in range(0, n, 1000):
+        chunk = seed[i:i + 1000]
+        servers._seed('create', '--json', json.dumps(chunk))
+        servers._seed('delete', *[s['uuid'] for s in chunk])
+    return [s['uuid'] for s in seed]
 
 
 def remove(ipa, names):
@@ -118,6 +136,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--sizes', type=int, nargs='+', default=[1000, 5000, 20000])
     parser.add_argument('--live', type=int, default=50)
+    parser.add_argument('--archived', type=float, default=0.0,
+                        help='fraction of the orphans whose server nova has no '
+                             'row of any more (the rest: deleted in nova)')
     add_identity_args(parser)
     args = parser.parse_args()
     ipa_env, peers_env, work, principal, keytab, admin = environment(args, 'nj-rec-')
@@ -135,16 +156,23 @@ def main():
         servers.created.update(s['uuid'] for s in seed)
         live = {s['uuid'] for s in seed}
         print('novajoin-reconcile --dry-run at scale: %d live servers in the real nova '
-              'API, the other hosts orphans; IPA %s' % (args.live, ipa_env['IPA_SERVER']))
+              'API, the other hosts orphans (servers deleted in nova, %.0f%% of them '
+              'without a row left); IPA %s'
+              % (args.live, 100 * args.archived, ipa_env['IPA_SERVER']))
         print('%7s %9s %9s %9s %10s %8s %8s %12s' % (
             'hosts', 'ldap s', 'RSS MiB', 'pkey s', 'ratio', 'orphans', 'live', 'rpc s'))
         for size in sorted(args.sizes):
             new = size - len(names)
             start = len(names)
+            t0 = time.monotonic()
+            orphans_new = max(0, start + new - max(start, args.live))
+            archived = int(round(orphans_new * args.archived))
+            gone = deleted_in_nova(servers, tag, start, orphans_new - archived)
+            gone += [str(uuid.uuid4()) for _ in range(archived)]
+            seed_s = time.monotonic() - t0
             for i in range(start, start + new):
                 names.append('rb%s-%d.%s' % (tag, i, ipa_env['IPA_DOMAIN']))
-                instances.append(seed[i][
-                    'uuid'] if i < args.live else str(uuid.uuid4()))
+                instances.append(seed[i]['uuid'] if i < args.live else gone.pop())
             t0 = time.monotonic()
             fill(admin, cloud, names[start:], instances[start:])
             fill_s = time.monotonic() - t0
@@ -163,10 +191,12 @@ def main():
             rpc = pathlib.Path(work, 'rpc.conf')
             write_conf(rpc, ipa_env, peers_env, principal, keytab, cloud.id, False)
             rc2, wall2, _, planned2, err2 = dry_run(rpc, work)
-            print('%7d %9.1f %9.0f %9.2f %10.1f %8s %8s %12s   (exit %d; filled in %.0f s)' % (
-                size, wall, rss, pkey_s, wall / pkey_s,
-                '%d/%d' % (ok_orphans, len(orphans)), '%d planned' % bad,
-                '%.1f%s' % (wall2, '' if rc2 == 0 else ' FAILED'), rc, fill_s), flush=True)
+            print('%7d %9.1f %9.0f %9.2f %10.1f %8s %8s %12s   (exit %d; filled in %.0f s, '
+                  'nova seeded in %.0f s)' % (
+                      size, wall, rss, pkey_s, wall / pkey_s,
+                      '%d/%d' % (ok_orphans, len(orphans)), '%d planned' % bad,
+                      '%.1f%s' % (wall2, '' if rc2 == 0 else ' FAILED'), rc, fill_s,
+                      seed_s), flush=True)
             for line in err[:-1]:
                 print('      %s' % line)
             if rc:

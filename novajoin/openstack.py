@@ -140,6 +140,28 @@ class Servers:
             raise _transient('nova', exc) from exc
         return {server.id for server in servers}
 
+    def deleted_ids(self, since=None):
+        """Ids of the servers nova lists as deleted, in every project: nova's
+        own word that they are gone, for many servers in one listing.
+        ``since``: Unix time; only servers changed (deleted) after it.
+
+        ``status=DELETED`` (an admin filter) lists the rows nova keeps of
+        deleted servers, and not SOFT_DELETED ones (they can be restored).
+        A server whose row nova has archived or purged, or that nova never
+        had, is not listed: a GET answers for those.
+        """
+        from novaclient import exceptions as nova_exc
+        search = {'all_tenants': True, 'status': 'DELETED'}
+        if since is not None:
+            search['changes-since'] = datetime.datetime.fromtimestamp(
+                since, datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+        try:
+            servers = self._nova.servers.list(detailed=False,
+                                              search_opts=search, limit=-1)
+        except (nova_exc.ClientException, ks_exc.ClientException) as exc:
+            raise _transient('nova', exc) from exc
+        return {server.id for server in servers}
+
     def details(self):
         """Every server nova has, in every project, as dicts of ``id``,
         ``project``, ``hostname`` (nova's, as sent to vendordata),

@@ -84,8 +84,9 @@ OPTS = [
                help='Hosts per LDAP page when the reconciler lists them.'),
     cfg.IntOpt('reconcile_concurrency', default=16, min=1,
                help='Hosts without a server in nova\'s list that the '
-                    'reconciler confirms with nova (one GET each, never '
-                    'skipped) and removes at once. Their IPA calls share '
+                    'reconciler confirms with nova and removes at once: '
+                    'those nova lists as deleted need no more; the others '
+                    'get a GET each (never skipped). Their IPA calls share '
                     'batches ([ipa] max_in_flight still bounds IPA).'),
     cfg.FloatOpt('reconcile_read_timeout', default=60.0, min=1,
                  help='Seconds to wait for one LDAP page (bulk work: longer '

@@ -17,7 +17,9 @@ here:
 Safety: IPA is read before nova, so any host listed was created after its
 instance (nova creates the instance before it can ask for vendordata); hosts
 younger than the grace period are left alone; and each "gone" instance is
-confirmed with a GET on nova before its host is touched.
+confirmed by nova before its host is touched: listed by nova as DELETED (one
+listing for them all, since the oldest such host was made), or else
+answering 404 to a GET of its own.
 """
 import collections
 import concurrent.futures
@@ -31,6 +33,10 @@ from novajoin.hosts import store as hosts_mod
 from novajoin.notify import floating as floating_mod
 
 LOG = logging.getLogger(__name__)
+
+# seconds before the oldest orphan host's creation that nova's listing of
+# deleted servers starts at: IPA's and nova's clocks may differ
+DELETED_SINCE_MARGIN = 86400
 
 
 class Report:
@@ -94,13 +100,15 @@ class Reconciler:
                 orphans.append((host, instance))
             else:
                 by_instance[instance].append(host)
-        # each confirmed with nova, a few at a time: at cloud scale one by one
-        # would take minutes; their IPA removals share batches meanwhile
+        deleted = self._deleted(orphans)
+        # the rest confirmed with a GET each, a few at a time: at cloud scale
+        # one by one would take minutes; IPA removals share batches meanwhile
         start = time.monotonic()
         failures = _Failures(self.max_nova_failures)
         with concurrent.futures.ThreadPoolExecutor(self.workers) as pool:
             for done, _ in enumerate(pool.map(
-                    lambda hi: self._orphan(*hi, report, dry_run, failures),
+                    lambda hi: self._orphan(*hi, report, dry_run, failures,
+                                            deleted),
                     orphans), 1):
                 if done % 1000 == 0:
                     LOG.info('reconciler: %d of %d hosts without a server in '
@@ -139,8 +147,37 @@ class Reconciler:
             return False
         return True
 
-    def _orphan(self, host, instance, report, dry_run, failures):
+    def _deleted(self, orphans):
+        """Which of the orphans' instances nova lists as deleted (an empty
+        set when nova cannot list them: each is then asked on its own)."""
+        if not orphans:
+            return frozenset()
+        born = [hosts_mod.created_at(h) for h, _ in orphans]
+        # an instance is deleted after its host was made; the margin is for
+        # clocks that differ between IPA and nova
+        since = None if None in born else min(born) - DELETED_SINCE_MARGIN
+        start = time.monotonic()
+        try:
+            listed = self.servers.deleted_ids(since)
+        except openstack.UpstreamError as exc:
+            LOG.warning('reconciler: nova did not list its deleted servers '
+                        '(%s); each of the %d hosts without a server is '
+                        'confirmed with a GET instead', exc, len(orphans))
+            return frozenset()
+        deleted = frozenset(i for _, i in orphans if i in listed)
+        LOG.info('reconciler: nova lists %d of the %d instances without a '
+                 'server as deleted (%d listed in %.1f s); the other %d are '
+                 'asked one by one', len(deleted), len({i for _, i in orphans}),
+                 len(listed), time.monotonic() - start,
+                 len({i for _, i in orphans} - deleted))
+        return deleted
+
+    def _orphan(self, host, instance, report, dry_run, failures, deleted=()):
         if failures.tripped() or not self._old_enough(host, report):
+            return
+        if instance in deleted:
+            self._remove(host, instance, 'instance %s is deleted' % instance,
+                         report, dry_run)
             return
         try:
             exists = self.servers.exists(instance)

@@ -35,6 +35,7 @@ class StandInNovaNeutron:
 
     def __init__(self):
         self.servers = {}           # id -> {network: [addresses]}
+        self.deleted = set()        # ids listed with status=DELETED
         self.tokens = set()
         self.requests = []
         self._server = serving.make_server('127.0.0.1', 0, self._wsgi,
@@ -66,8 +67,10 @@ class StandInNovaNeutron:
         if path == '/v2.1/servers':
             if request.args.get('marker'):
                 return self._json({'servers': []})   # novaclient's last page
+            listed = (self.deleted if request.args.get('status') == 'DELETED'
+                      else self.servers)
             return self._json({'servers': [{'id': i, 'name': 'x', 'links': []}
-                                           for i in self.servers]})
+                                           for i in listed]})
         match = re.match(r'^/v2.1/servers/([0-9a-f-]+)$', path)
         if match:
             server = self.servers.get(match.group(1))
@@ -272,3 +275,46 @@ reconcile_domains = {domain}
     assert state.exists(b_live_fqdn)
     assert state.exists(a_fqdn) and state.exists(a_subhost)
     assert state.service_exists('HTTP/' + a_subhost)
+
+
+def test_servers_nova_lists_as_deleted_need_no_get_each(
+        tmp_path, ipa_env, peers_env, rabbit_url, state, unique,
+        novajoin_identity):
+    """Against the real nova-api: a server deleted in nova is found in one
+    listing of deleted servers (status=DELETED, changes-since) and its host
+    removed; a host whose instance nova never had is asked with a GET (404)
+    and removed; the live server's host stays."""
+    nova = nova_api.Servers(peers_env)
+    cloud = 'njd-%s' % unique
+    enroller = state.make_enroller(state.domain, cloud=cloud)
+    live, live_fqdn = state.enroll('alive', enroller=enroller)
+    deleted, deleted_fqdn = state.enroll('deleted', enroller=enroller)
+    never, never_fqdn = state.enroll('never', enroller=enroller)
+    try:
+        nova.create(live, PROJECT, 'alive')
+        nova.create(deleted, PROJECT, 'deleted')
+        nova.delete(deleted)
+        conf = notify_env.write_conf(
+            tmp_path / 'd.conf', rabbit_url, ipa_env, novajoin_identity,
+            ['nj-unused'], 'nj-unused',
+            nova_api.service_credentials(peers_env) + '''
+[join]
+cloud_id = {cloud}
+legacy_records = false
+
+[notify]
+reconcile_domains = {domain}
+'''.format(cloud=cloud, domain=state.domain))
+        out = subprocess.run(
+            [peers.python(), '-m', 'novajoin.cmd.reconcile', '--config-file',
+             str(conf), '--grace', '0'], capture_output=True, timeout=120,
+            cwd=str(peers.ROOT))
+    finally:
+        nova.cleanup()
+    assert out.returncode == 0, out.stderr.decode()[-3000:]
+    stdout = out.stdout.decode()
+    # "is deleted": found in nova's listing; "is gone": its GET answered 404
+    assert 'host %s (instance %s is deleted)' % (deleted_fqdn, deleted) in stdout
+    assert 'host %s (instance %s is gone)' % (never_fqdn, never) in stdout
+    assert not state.exists(deleted_fqdn) and not state.exists(never_fqdn)
+    assert state.exists(live_fqdn)

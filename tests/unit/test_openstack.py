@@ -123,6 +123,32 @@ def test_server_details_are_every_projects_with_nova_hostname_and_utc_time():
     assert openstack._unix_time('2026-12-04T05:40:00') == 1796362800.0
 
 
+def test_deleted_servers_are_listed_by_nova_status_in_every_project():
+    nova = openstack.Servers.__new__(openstack.Servers)
+    nova._nova = type('Nova', (), {'servers': StubNovaServers(
+        [Server(id='a'), Server(id='b')])})()
+    assert nova.deleted_ids() == {'a', 'b'}
+    assert nova.deleted_ids(since=1796362800.5) == {'a', 'b'}
+    assert nova._nova.servers.asked == [
+        {'detailed': False, 'limit': -1,
+         'search_opts': {'all_tenants': True, 'status': 'DELETED'}},
+        {'detailed': False, 'limit': -1,
+         'search_opts': {'all_tenants': True, 'status': 'DELETED',
+                         'changes-since': '2026-12-04T05:40:00Z'}}]
+
+
+def test_nova_failing_to_list_deleted_servers_is_transient():
+    from novaclient import exceptions as nova_exc
+
+    class Failing:
+        def list(self, **kwargs):
+            raise nova_exc.ClientException(503, 'busy')
+    nova = openstack.Servers.__new__(openstack.Servers)
+    nova._nova = type('Nova', (), {'servers': Failing()})()
+    with pytest.raises(openstack.UpstreamError):
+        nova.deleted_ids()
+
+
 # -- nova's instance actions (a rebuild vouched for) ----------------------------
 
 REQ = 'req-0c3f4a1e-2b6d-4e8f-9a0b-1c2d3e4f5a6b'

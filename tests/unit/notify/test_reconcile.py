@@ -21,14 +21,25 @@ HOUR = 3600
 
 
 class StubServers:
-    def __init__(self, servers):
+    def __init__(self, servers, deleted=()):
         self.servers = servers          # ids of the servers nova has
+        self.deleted = set(deleted)     # ids nova lists as DELETED
+        self.asked = []                 # GETs
+        self.since = []                 # deleted listings: their changes-since
+        self.fail_listing = None
 
     def ids(self):
         return set(self.servers)
 
     def exists(self, server_id):
+        self.asked.append(server_id)
         return server_id in self.servers
+
+    def deleted_ids(self, since=None):
+        self.since.append(since)
+        if self.fail_listing:
+            raise self.fail_listing
+        return set(self.deleted)
 
 
 def age(ipa, fqdn, seconds):
@@ -350,11 +361,10 @@ class FlakyServers(StubServers):
     def __init__(self, servers, failing):
         super().__init__(servers)
         self.failing = set(failing)
-        self.asked = []
 
     def exists(self, server_id):
-        self.asked.append(server_id)
         if server_id in self.failing:
+            self.asked.append(server_id)
             raise openstack.UpstreamError('nova: Connection reset by peer')
         return super().exists(server_id)
 
@@ -385,3 +395,90 @@ def test_nova_failing_again_and_again_ends_the_run_removing_nothing_more(
                              max_nova_failures=2).run()
     assert len(ipa.hosts) == 6
     assert len(servers.asked) == 3          # stopped asking once tripped
+
+
+# -- nova's listing of deleted servers: one listing instead of a GET each -------
+
+def test_instances_nova_lists_as_deleted_are_removed_without_a_get_each(
+        host_ops, enroll, ipa, caplog):
+    caplog.set_level('INFO')
+    listed = [str(uuid.uuid4()) for _ in range(3)]
+    archived = str(uuid.uuid4())                  # nova's row is gone: 404
+    for i, instance in enumerate(listed + [archived]):
+        enroll(instance, 'gone%d' % i)
+    enroll(LIVE, 'live')
+    for fqdn in list(ipa.hosts):
+        age(ipa, fqdn, 2 * HOUR)
+    servers = StubServers({LIVE}, deleted=listed + [str(uuid.uuid4())])
+    report = reconcile.Reconciler(host_ops, servers, grace=HOUR).run()
+    assert sorted(ipa.hosts) == ['live.example.test']
+    assert servers.asked == [archived]            # the only GET
+    assert len(report.lines()) == 4
+    assert any(line.startswith('host gone0.example.test (instance %s is '
+                               'deleted): host_del' % listed[0])
+               for line in report.lines())
+    assert 'nova lists 3 of the 4 instances without a server as deleted' \
+        in caplog.text
+
+
+def test_the_deleted_listing_starts_before_the_oldest_orphan_host(
+        host_ops, enroll, ipa):
+    enroll(GONE, 'old')
+    enroll(str(uuid.uuid4()), 'newer')
+    age(ipa, 'old.example.test', 5 * HOUR)
+    age(ipa, 'newer.example.test', 2 * HOUR)
+    servers = StubServers(set())
+    before = time.time()
+    reconcile.Reconciler(host_ops, servers, grace=HOUR).run(dry_run=True)
+    (since,) = servers.since
+    oldest = before - 5 * HOUR - reconcile.DELETED_SINCE_MARGIN
+    assert oldest - 5 < since <= oldest + 5
+
+
+def test_a_host_of_unknown_age_lists_every_deleted_server(host_ops, enroll,
+                                                          ipa):
+    enroll(GONE, 'gone')                          # no time-based ipaUniqueID
+    servers = StubServers(set())
+    reconcile.Reconciler(host_ops, servers, grace=0).run(dry_run=True)
+    assert servers.since == [None]
+
+
+def test_a_live_server_is_never_taken_from_the_deleted_listing(
+        host_ops, enroll, ipa):
+    """nova listing a live server's id as deleted too (a row left in another
+    cell after a cross-cell move) removes nothing: only hosts without a live
+    server are looked up there."""
+    enroll(LIVE, 'live')
+    age(ipa, 'live.example.test', 2 * HOUR)
+    servers = StubServers({LIVE}, deleted={LIVE})
+    reconcile.Reconciler(host_ops, servers, grace=HOUR).run()
+    assert 'live.example.test' in ipa.hosts
+
+
+def test_soft_deleted_servers_missing_from_both_listings_are_asked_and_kept(
+        host_ops, enroll, ipa):
+    """A SOFT_DELETED server is in neither nova listing (not live by
+    default, not DELETED): its GET finds it, and the host stays."""
+    enroll(GONE, 'restorable')
+    age(ipa, 'restorable.example.test', 2 * HOUR)
+    servers = StubServers({GONE})
+    servers.ids = lambda: set()
+    report = reconcile.Reconciler(host_ops, servers, grace=HOUR).run()
+    assert 'restorable.example.test' in ipa.hosts
+    assert servers.asked == [GONE]
+    assert report.kept['instance still exists'] == 1
+
+
+def test_nova_failing_the_deleted_listing_falls_back_to_a_get_each(
+        host_ops, enroll, ipa, caplog):
+    enroll(GONE, 'gone')
+    enroll(LIVE, 'late')
+    for fqdn in list(ipa.hosts):
+        age(ipa, fqdn, 2 * HOUR)
+    servers = StubServers({LIVE}, deleted={GONE})
+    servers.ids = lambda: set()                   # the live listing missed it
+    servers.fail_listing = openstack.UpstreamError('nova: 503')
+    reconcile.Reconciler(host_ops, servers, grace=HOUR).run()
+    assert sorted(ipa.hosts) == ['late.example.test']
+    assert sorted(servers.asked) == sorted([GONE, LIVE])
+    assert 'confirmed with a GET instead' in caplog.text
