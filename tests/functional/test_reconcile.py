@@ -126,6 +126,21 @@ def run_reconcile(conf, *args):
     return out.stdout.decode()
 
 
+def cloud_conf(path, ipa_env, identity, peers_env, rabbit_url, cloud, domain):
+    """A reconciler of cloud ``cloud`` on the real nova-api, kept to
+    ``domain``."""
+    return notify_env.write_conf(
+        path, rabbit_url, ipa_env, identity, ['nj-unused'], 'nj-unused',
+        nova_api.service_credentials(peers_env) + '''
+[join]
+cloud_id = {cloud}
+legacy_records = false
+
+[notify]
+reconcile_domains = {domain}
+'''.format(cloud=cloud, domain=domain))
+
+
 def keystone_issued(peers_env, token):
     """Whether keystone itself validates ``token`` (checked as nova)."""
     auth = requests.post(peers_env['KEYSTONE_URL'] + '/auth/tokens', json={
@@ -256,17 +271,8 @@ def test_two_clouds_sharing_realm_and_domain_leave_each_others_hosts(
     _, b_gone_fqdn = state.enroll('b2', enroller=in_b)
     try:
         nova.create(b_live, PROJECT, 'b1')
-        conf = notify_env.write_conf(
-            tmp_path / 'b.conf', rabbit_url, ipa_env, novajoin_identity,
-            ['nj-unused'], 'nj-unused',
-            nova_api.service_credentials(peers_env) + '''
-[join]
-cloud_id = {cloud}
-legacy_records = false
-
-[notify]
-reconcile_domains = {domain}
-'''.format(cloud=cloud_b, domain=state.domain))
+        conf = cloud_conf(tmp_path / 'b.conf', ipa_env, novajoin_identity,
+                          peers_env, rabbit_url, cloud_b, state.domain)
         out = run_reconcile(conf, '--grace', '0')
     finally:
         nova.cleanup()
@@ -294,25 +300,11 @@ def test_servers_nova_lists_as_deleted_need_no_get_each(
         nova.create(live, PROJECT, 'alive')
         nova.create(deleted, PROJECT, 'deleted')
         nova.delete(deleted)
-        conf = notify_env.write_conf(
-            tmp_path / 'd.conf', rabbit_url, ipa_env, novajoin_identity,
-            ['nj-unused'], 'nj-unused',
-            nova_api.service_credentials(peers_env) + '''
-[join]
-cloud_id = {cloud}
-legacy_records = false
-
-[notify]
-reconcile_domains = {domain}
-'''.format(cloud=cloud, domain=state.domain))
-        out = subprocess.run(
-            [peers.python(), '-m', 'novajoin.cmd.reconcile', '--config-file',
-             str(conf), '--grace', '0'], capture_output=True, timeout=120,
-            cwd=str(peers.ROOT))
+        conf = cloud_conf(tmp_path / 'd.conf', ipa_env, novajoin_identity,
+                          peers_env, rabbit_url, cloud, state.domain)
+        stdout = run_reconcile(conf, '--grace', '0')
     finally:
         nova.cleanup()
-    assert out.returncode == 0, out.stderr.decode()[-3000:]
-    stdout = out.stdout.decode()
     # "is deleted": found in nova's listing; "is gone": its GET answered 404
     assert 'host %s (instance %s is deleted)' % (deleted_fqdn, deleted) in stdout
     assert 'host %s (instance %s is gone)' % (never_fqdn, never) in stdout
