@@ -117,6 +117,7 @@ class Servers:
     # 2.69: servers in a cell that is down are listed (partially) instead of
     # being left out, so the reconciler never takes them for deleted ones.
     API_VERSION = '2.69'
+    PAGE = 1000             # servers asked for per listing request
 
     def __init__(self, session, **adapter_kwargs):
         """``adapter_kwargs``: keystoneauth Adapter arguments ([nova])."""
@@ -140,27 +141,38 @@ class Servers:
             raise _transient('nova', exc) from exc
         return {server.id for server in servers}
 
-    def deleted_ids(self, since=None):
+    def deleted_ids(self, since=None, at_most=None):
         """Ids of the servers nova lists as deleted, in every project: nova's
         own word that they are gone, for many servers in one listing.
         ``since``: Unix time; only servers changed (deleted) after it.
+        ``at_most``: stop after about that many (newest first), so that a
+        cloud that keeps months of deleted rows costs a bounded listing.
 
         ``status=DELETED`` (an admin filter) lists the rows nova keeps of
         deleted servers, and not SOFT_DELETED ones (they can be restored).
         A server whose row nova has archived or purged, or that nova never
-        had, is not listed: a GET answers for those.
+        had, or that fell past ``at_most``, is not listed: a GET answers for
+        those.
         """
         from novaclient import exceptions as nova_exc
         search = {'all_tenants': True, 'status': 'DELETED'}
         if since is not None:
             search['changes-since'] = datetime.datetime.fromtimestamp(
                 since, datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+        found, marker = set(), None
         try:
-            servers = self._nova.servers.list(detailed=False,
-                                              search_opts=search, limit=-1)
+            while at_most is None or len(found) < at_most:
+                # a page at a time (nova caps a page at its [api] max_limit)
+                page = self._nova.servers.list(
+                    detailed=False, search_opts=search, marker=marker,
+                    limit=self.PAGE)
+                if not page:
+                    break
+                found.update(server.id for server in page)
+                marker = page[-1].id
         except (nova_exc.ClientException, ks_exc.ClientException) as exc:
             raise _transient('nova', exc) from exc
-        return {server.id for server in servers}
+        return found
 
     def details(self):
         """Every server nova has, in every project, as dicts of ``id``,

@@ -37,6 +37,11 @@ LOG = logging.getLogger(__name__)
 # seconds before the oldest orphan host's creation that nova's listing of
 # deleted servers starts at: IPA's and nova's clocks may differ
 DELETED_SINCE_MARGIN = 86400
+# the listing of deleted servers stops after this many times the orphans'
+# instances (at least DELETED_LISTING_MIN): newest first, so the orphans of
+# deletes older than that get a GET each
+DELETED_LISTING_FACTOR = 4
+DELETED_LISTING_MIN = 1000
 
 
 class Report:
@@ -157,19 +162,23 @@ class Reconciler:
         # clocks that differ between IPA and nova
         since = None if None in born else min(born) - DELETED_SINCE_MARGIN
         start = time.monotonic()
+        instances = {i for _, i in orphans}
         try:
-            listed = self.servers.deleted_ids(since)
+            # bounded by the orphans, not by how long nova keeps its rows
+            listed = self.servers.deleted_ids(
+                since, at_most=max(DELETED_LISTING_MIN,
+                                   DELETED_LISTING_FACTOR * len(instances)))
         except openstack.UpstreamError as exc:
             LOG.warning('reconciler: nova did not list its deleted servers '
                         '(%s); each of the %d hosts without a server is '
                         'confirmed with a GET instead', exc, len(orphans))
             return frozenset()
-        deleted = frozenset(i for _, i in orphans if i in listed)
+        deleted = frozenset(instances & listed)
         LOG.info('reconciler: nova lists %d of the %d instances without a '
                  'server as deleted (%d listed in %.1f s); the other %d are '
-                 'asked one by one', len(deleted), len({i for _, i in orphans}),
+                 'asked one by one', len(deleted), len(instances),
                  len(listed), time.monotonic() - start,
-                 len({i for _, i in orphans} - deleted))
+                 len(instances - deleted))
         return deleted
 
     def _orphan(self, host, instance, report, dry_run, failures, deleted=()):

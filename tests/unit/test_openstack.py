@@ -123,18 +123,46 @@ def test_server_details_are_every_projects_with_nova_hostname_and_utc_time():
     assert openstack._unix_time('2026-12-04T05:40:00') == 1796362800.0
 
 
-def test_deleted_servers_are_listed_by_nova_status_in_every_project():
+class PagedNovaServers:
+    """novaclient's servers manager over ``ids``, a page per ``limit``."""
+
+    def __init__(self, ids):
+        self.ids = list(ids)
+        self.asked = []
+
+    def list(self, detailed=True, search_opts=None, marker=None, limit=None):
+        self.asked.append({'detailed': detailed, 'search_opts': search_opts,
+                           'marker': marker, 'limit': limit})
+        start = self.ids.index(marker) + 1 if marker else 0
+        return [Server(id=i) for i in self.ids[start:start + limit]]
+
+
+def nova_listing(ids, page=2):
     nova = openstack.Servers.__new__(openstack.Servers)
-    nova._nova = type('Nova', (), {'servers': StubNovaServers(
-        [Server(id='a'), Server(id='b')])})()
-    assert nova.deleted_ids() == {'a', 'b'}
-    assert nova.deleted_ids(since=1796362800.5) == {'a', 'b'}
-    assert nova._nova.servers.asked == [
-        {'detailed': False, 'limit': -1,
-         'search_opts': {'all_tenants': True, 'status': 'DELETED'}},
-        {'detailed': False, 'limit': -1,
-         'search_opts': {'all_tenants': True, 'status': 'DELETED',
-                         'changes-since': '2026-12-04T05:40:00Z'}}]
+    nova.PAGE = page
+    nova._nova = type('Nova', (), {'servers': PagedNovaServers(ids)})()
+    return nova
+
+
+def test_deleted_servers_are_listed_by_nova_status_in_every_project():
+    nova = nova_listing(['a', 'b', 'c'])
+    assert nova.deleted_ids(since=1796362800.5) == {'a', 'b', 'c'}
+    asked = nova._nova.servers.asked
+    assert [a['marker'] for a in asked] == [None, 'b', 'c']   # to an empty page
+    assert all(a['detailed'] is False and a['limit'] == 2 for a in asked)
+    assert asked[0]['search_opts'] == {
+        'all_tenants': True, 'status': 'DELETED',
+        'changes-since': '2026-12-04T05:40:00Z'}
+    every = nova_listing(['a'])
+    assert every.deleted_ids() == {'a'}
+    assert every._nova.servers.asked[0]['search_opts'] == {
+        'all_tenants': True, 'status': 'DELETED'}
+
+
+def test_the_deleted_listing_stops_after_at_most_a_page_boundary():
+    nova = nova_listing(['a', 'b', 'c', 'd', 'e'])
+    assert nova.deleted_ids(at_most=3) == {'a', 'b', 'c', 'd'}   # newest first
+    assert len(nova._nova.servers.asked) == 2
 
 
 def test_nova_failing_to_list_deleted_servers_is_transient():

@@ -68,7 +68,7 @@ class StubServers:
     def exists(self, server_id):
         return server_id in self.ids()
 
-    def deleted_ids(self, since=None):
+    def deleted_ids(self, since=None, at_most=None):
         if self.fail:
             raise self.fail
         return {i for i, s in self.status.items() if s == 'DELETED'}

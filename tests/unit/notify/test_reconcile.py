@@ -35,8 +35,9 @@ class StubServers:
         self.asked.append(server_id)
         return server_id in self.servers
 
-    def deleted_ids(self, since=None):
+    def deleted_ids(self, since=None, at_most=None):
         self.since.append(since)
+        self.at_most = at_most
         if self.fail_listing:
             raise self.fail_listing
         return set(self.deleted)
@@ -433,6 +434,17 @@ def test_the_deleted_listing_starts_before_the_oldest_orphan_host(
     (since,) = servers.since
     oldest = before - 5 * HOUR - reconcile.DELETED_SINCE_MARGIN
     assert oldest - 5 < since <= oldest + 5
+    assert servers.at_most == reconcile.DELETED_LISTING_MIN   # 2 orphans
+
+
+def test_the_deleted_listing_is_bounded_by_the_number_of_orphans(
+        host_ops, enroll, ipa, monkeypatch):
+    monkeypatch.setattr(reconcile, 'DELETED_LISTING_MIN', 3)
+    for i in range(5):
+        enroll(str(uuid.uuid4()), 'gone%d' % i)
+    servers = StubServers(set())
+    reconcile.Reconciler(host_ops, servers, grace=0).run(dry_run=True)
+    assert servers.at_most == reconcile.DELETED_LISTING_FACTOR * 5
 
 
 def test_a_host_of_unknown_age_lists_every_deleted_server(host_ops, enroll,
