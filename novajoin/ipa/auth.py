@@ -84,12 +84,8 @@ class KerberosAuth:
         import gssapi  # imported here: needs the krb5 libraries only when used
         if not os.access(self.keytab, os.R_OK):
             raise errors.IPAAuthError('cannot read keytab %s' % self.keytab)
-        name = None
-        if self.principal:
-            name = gssapi.Name(self.principal, gssapi.NameType.kerberos_principal)
-        store = {'client_keytab': self.keytab, 'ccache': self._ccache}
         try:
-            creds = gssapi.Credentials(name=name, usage='initiate', store=store)
+            creds = self._handle(self._ccache)
             # Querying the lifetime makes MIT krb5 get the ticket from the
             # keytab now, so a bad keytab fails here and not mid-request.
             lifetime = creds.lifetime or 0
@@ -101,6 +97,16 @@ class KerberosAuth:
         LOG.info('Kerberos ticket for %s from %s, valid %d s',
                  creds.name, self.keytab, lifetime)
         return creds
+
+    def _handle(self, ccache):
+        """A GSSAPI credential handle on ``ccache``, filled from the keytab
+        when the ccache holds no ticket yet."""
+        import gssapi
+        name = None
+        if self.principal:
+            name = gssapi.Name(self.principal, gssapi.NameType.kerberos_principal)
+        return gssapi.Credentials(name=name, usage='initiate', store={
+            'client_keytab': self.keytab, 'ccache': ccache})
 
     def _renewal_time(self, lifetime):
         # renew_margin before expiry, but not before half the lifetime, or a
@@ -143,12 +149,9 @@ class KerberosAuth:
         import ldap3
         self.credentials()          # a valid ticket in the ccache, renewed if due
         with self._lock:
-            store = {'client_keytab': self.keytab, 'ccache': self._ccache}
-        name = None
-        if self.principal:
-            name = gssapi.Name(self.principal, gssapi.NameType.kerberos_principal)
+            ccache = self._ccache
         try:
-            creds = gssapi.Credentials(name=name, usage='initiate', store=store)
+            creds = self._handle(ccache)
         except gssapi.exceptions.GSSError as exc:
             raise errors.IPAAuthError('Kerberos: cannot use the ticket from %s: '
                                       '%s' % (self.keytab, exc)) from exc
