@@ -12,13 +12,15 @@ times it from start until the last message is handled:
    check, removal plan) with a no-op IPA that answers at once as if each host
    existed, showing the listener's own cost; printed as a ratio of the ceiling;
 3. novajoin-notify against the real FreeIPA (admin password, the service's
-   [ipa] defaults: group commit on): M real hosts created and enrolled with
+   [ipa] defaults: group commit on; each delete finds its host in IPA's
+   LDAP, or with host_find under ``--lookups json-rpc``): M real hosts created and enrolled with
    ipa-join (a guest's keys, as after a real boot; --no-enroll skips it),
    then deleted through their notifications; deletes/s and IPA round trips
    per delete, against IPA's bare per-call host_del of as many enrolled hosts
    (best of 1, 2 and 4 in flight) measured in the same run.
 
     python bench/notify.py [-n 1000] [-m 1000] [--no-enroll]
+                           [--lookups ldap|json-rpc]
 
 Not a test: it asserts nothing about speed (it does check every host is gone).
 """
@@ -41,6 +43,7 @@ from novajoin.hosts import dns as host_dns  # noqa: E402
 from novajoin.hosts import records  # noqa: E402
 from novajoin.hosts import store  # noqa: E402
 from novajoin.ipa import IPAClient  # noqa: E402
+from novajoin.ipa import directory  # noqa: E402
 from novajoin.ipa import errors  # noqa: E402
 from novajoin.ipa.auth import PasswordAuth  # noqa: E402
 from novajoin.notify import handlers  # noqa: E402
@@ -182,9 +185,10 @@ def timed_run(rabbit_url, n, make_endpoint, label, instances=None):
     return n / elapsed
 
 
-def novajoin_endpoint(ipa, counter):
+def novajoin_endpoint(ipa, counter, reader=None):
     zones = host_dns.Zones(ipa)
-    table = CountingHandlers(counter, store.Hosts(ipa, zones, CLOUD),
+    table = CountingHandlers(counter, store.Hosts(ipa, zones, CLOUD,
+                                                  directory=reader),
                              # no nova here: deletes are the bench's own
                              trust_deletes=True)
     return listener.Endpoint(table, max_attempts=3, backoff=0.5)
@@ -240,6 +244,9 @@ def main():
                         help='real hosts deleted through the real IPA')
     parser.add_argument('--no-enroll', action='store_true',
                         help='delete hosts that never enrolled (faster set-up)')
+    parser.add_argument('--lookups', choices=('ldap', 'json-rpc'), default='ldap',
+                        help='where a delete finds its host: IPA\'s LDAP (the '
+                             'default, [notify] read_from_ldap) or host_find')
     args = parser.parse_args()
     rabbit_url = peers.RABBIT_URL
     print('novajoin-notify benchmark: RabbitMQ %s, executor threading'
@@ -280,13 +287,19 @@ def main():
     instances, fqdns = create_hosts(ipa, args.m, token, join_env)
     print('(created %d %s IPA hosts in %.1f s)' % (args.m, what,
                                                    time.monotonic() - start))
+    reader = None
+    if args.lookups == 'ldap':
+        reader = directory.Directory(
+            [env['IPA_SERVER']], ipa.auth, env['IPA_BASEDN'],
+            ca_file=env['IPA_CA_CERT'])
     before = ipa.stats['round_trips']
     try:
         deletes = timed_run(rabbit_url, args.m,
-                            lambda c: novajoin_endpoint(ipa, c),
+                            lambda c: novajoin_endpoint(ipa, c, reader),
                             'novajoin-notify, real IPA (max_in_flight %d, '
-                            'max_batch %d)' % (defaults.ipa.max_in_flight,
-                                               defaults.ipa.max_batch),
+                            'max_batch %d, look-ups %s)' % (
+                                defaults.ipa.max_in_flight,
+                                defaults.ipa.max_batch, args.lookups),
                             instances=instances)
         trips = ipa.stats['round_trips'] - before
         print('  real IPA: %.1f deletes/s of %s hosts, %.2f IPA round trips per '

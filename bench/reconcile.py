@@ -13,7 +13,7 @@ purged, and needs a GET each). At each size it runs the real
   and planned no live host;
 - IPA's own ``host_find --pkey-only`` listing of the same hosts, timed in
   the same run, and the ratio to it;
-- the same dry run with ``[notify] reconcile_from_ldap = false`` (one
+- the same dry run with ``[notify] read_from_ldap = false`` (one
   JSON-RPC host_find, [ipa] read_timeout 4 s as deployed) for comparison.
 Everything it made is removed at the end. Not a test: it asserts nothing.
 
@@ -98,7 +98,7 @@ cloud_id = {cloud}
 [notify]
 reconcile_grace = 0
 floating_ip_dns = false
-reconcile_from_ldap = {ldap}
+read_from_ldap = {ldap}
 [ipa]
 servers = {server}
 auth_method = kerberos

@@ -72,14 +72,18 @@ OPTS = [
                     'novajoin-notify (0: never; run novajoin-reconcile from '
                     'cron instead). Needs [service_credentials] with a '
                     'role that may list every project\'s servers.'),
-    cfg.BoolOpt('reconcile_from_ldap', default=True,
-                help='The reconciler lists novajoin\'s hosts from IPA\'s LDAP '
-                     '(389-ds on [ipa] servers, port 389, StartTLS verified '
-                     'with [ipa] ca_file, bound with novajoin\'s own '
-                     'credentials), page by page: at 6,000 hosts one JSON-RPC '
-                     'host_find takes IPA ~20 s and the whole answer in '
-                     'memory. false: one host_find (small clouds, or no '
-                     'LDAP port reachable).'),
+    cfg.BoolOpt('read_from_ldap', default=True,
+                deprecated_name='reconcile_from_ldap',
+                help='Read novajoin\'s hosts from IPA\'s LDAP (389-ds on '
+                     '[ipa] servers, port 389, StartTLS verified with [ipa] '
+                     'ca_file, bound with novajoin\'s own credentials): the '
+                     'reconciler lists them page by page (at 6,000 hosts one '
+                     'JSON-RPC host_find takes IPA ~20 s and the whole answer '
+                     'in memory), and a delete notification finds its host '
+                     'there (a JSON-RPC look-up costs IPA as much as the '
+                     'host_del itself; if LDAP fails, JSON-RPC is used). '
+                     'false: JSON-RPC only (small clouds, or no LDAP port '
+                     'reachable).'),
     cfg.IntOpt('reconcile_page_size', default=1000, min=10,
                help='Hosts per LDAP page when the reconciler lists them.'),
     cfg.IntOpt('reconcile_concurrency', default=16, min=1,
@@ -89,8 +93,9 @@ OPTS = [
                     'get a GET each (never skipped). Their IPA calls share '
                     'batches ([ipa] max_in_flight still bounds IPA).'),
     cfg.FloatOpt('reconcile_read_timeout', default=60.0, min=1,
-                 help='Seconds to wait for one LDAP page (bulk work: longer '
-                      'than [ipa] read_timeout, made for nova\'s 5 s).'),
+                 help='Seconds to wait for one LDAP page or look-up (bulk '
+                      'work: longer than [ipa] read_timeout, made for nova\'s '
+                      '5 s).'),
     cfg.IntOpt('reconcile_grace', default=1800, min=0,
                help='The reconciler leaves alone IPA hosts created less than '
                     'this many seconds ago, so a booting instance is never '

@@ -20,10 +20,18 @@ not an LDAP attribute: IPA computes it from every other host's managedBy.
 that the reconciler need not ask IPA what each orphan manages (measured: a
 ``service_find``/``host_find`` round trip per host was most of a dry run's
 time at 1,000 hosts).
+
+``naming()`` is the delete handler's ownership look-up over LDAP: two
+indexed searches on one of a few connections kept for the next look-up,
+where the same ``host_find`` costs a JSON-RPC round trip through ipaserver
+as dear as the ``host_del`` that follows it (bench/notify.py). Kept
+connections are bound once; one that fails (389-ds closed it) is replaced
+once, at once.
 """
 import logging
 import math
 import ssl
+import threading
 
 from novajoin.ipa import errors
 from novajoin.ipa.client import server_host
@@ -40,7 +48,7 @@ class Directory:
 
     def __init__(self, servers, auth, basedn, ca_file=None, verify=True,
                  connect_timeout=1.5, read_timeout=60.0, page_size=1000,
-                 port=389):
+                 port=389, connections=4):
         """``basedn``: the suffix, or a callable that returns it (asked
         from IPA's ``env`` when first needed)."""
         self.servers = list(servers)
@@ -52,6 +60,12 @@ class Directory:
         self.read_timeout = read_timeout
         self.page_size = page_size
         self.port = port
+        # naming()'s bound connections: at most this many, kept between
+        # look-ups (a look-up is ~10 ms of 389-ds; a new connection costs a
+        # TLS handshake and a bind); more callers wait for one
+        self._slots = threading.BoundedSemaphore(connections)
+        self._idle = []
+        self._lock = threading.Lock()
 
     @property
     def basedn(self):
@@ -82,6 +96,68 @@ class Directory:
             found.update(set(entry.get('managedby_host', [])) - own)
         return found
 
+    def naming(self, text, userclass):
+        """Host entries carrying ``userclass`` (an exact value) whose
+        description contains ``text``: ``host_find <text> all=True
+        userclass=<userclass>`` over LDAP (IPA indexes the description; the
+        userclass narrows its few candidates), each with ``managing_host``:
+        the other hosts whose managedBy names it. Raises
+        ``errors.IPAUnavailable`` when LDAP fails."""
+        from ldap3.utils.conv import escape_filter_chars
+        search = ('(&(objectClass=ipaHost)(description=*%s*)(userClass=%s))'
+                  % (escape_filter_chars(text), escape_filter_chars(userclass)))
+
+        def look(conn):
+            found = _entries(conn, self._computers(), search, list(ATTRIBUTES))
+            if not found:
+                return []
+            managed = _entries(conn, self._computers(), (
+                '(&(objectClass=ipaHost)(|%s))' % ''.join(
+                    '(managedBy=%s)' % escape_filter_chars(dn)
+                    for dn, _ in found)), ['fqdn', 'managedBy'])
+            return [_with_managing(to_entry(attributes),
+                                   [to_entry(a) for _, a in managed])
+                    for _, attributes in found]
+        return self._kept(look)
+
+    def close(self):
+        """Unbind the kept connections."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            _close(conn)
+
+    def _computers(self):
+        return 'cn=computers,cn=accounts,%s' % self.basedn
+
+    def _kept(self, work):
+        """``work(conn)`` on one of the kept bound connections (made when
+        none is idle), which is kept again afterwards."""
+        from ldap3.core import exceptions as ldap_errors
+        with self._slots:
+            with self._lock:
+                conn = self._idle.pop() if self._idle else None
+            fresh = conn is None
+            while True:
+                if conn is None:
+                    conn = self._connect()
+                try:
+                    result = work(conn)
+                    break
+                except (ldap_errors.LDAPException, OSError) as exc:
+                    _close(conn)
+                    conn = None
+                    if fresh:
+                        raise errors.IPAUnavailable('LDAP search of IPA hosts '
+                                                    'failed: %s' % exc) from exc
+                    # a kept connection 389-ds has closed since: one new try
+                    LOG.info('kept LDAP connection failed (%s); reconnecting',
+                             exc)
+                    fresh = True
+            with self._lock:
+                self._idle.append(conn)
+        return result
+
     def _search(self, search, attributes):
         """The attributes of each host entry ``search`` matches, paged."""
         import ldap3
@@ -89,7 +165,7 @@ class Directory:
         conn = self._connect()
         try:
             found = conn.extend.standard.paged_search(
-                'cn=computers,cn=accounts,%s' % self.basedn, search,
+                self._computers(), search,
                 search_scope=ldap3.LEVEL, attributes=attributes,
                 paged_size=self.page_size, generator=True)
             for item in found:
@@ -121,8 +197,11 @@ class Directory:
         for server in self.servers:
             host = server_host(server)
             conn = ldap3.Connection(
+                # get_info NONE: no schema read at connect; IPA's costs 389-ds
+                # 0.25 s and this process more to parse (nothing here needs it)
                 ldap3.Server(host, port=self.port, tls=tls,
-                             connect_timeout=self.connect_timeout),
+                             connect_timeout=self.connect_timeout,
+                             get_info=ldap3.NONE),
                 # ldap3 packs it into a timeval: whole seconds
                 receive_timeout=int(math.ceil(self.read_timeout)),
                 read_only=True, raise_exceptions=True,
@@ -131,6 +210,8 @@ class Directory:
                 conn.open()
                 conn.start_tls()     # before any credential goes out
                 conn.bind()
+                LOG.info('LDAP: bound to %s with the %s', host,
+                         self.auth.describe())
                 return conn
             except refused as exc:
                 _close(conn)
@@ -142,6 +223,25 @@ class Directory:
                 LOG.warning('LDAP on %s failed: %s', host, exc)
                 last = exc
         raise errors.IPAUnavailable('no IPA LDAP server answered: %s' % last)
+
+
+def _entries(conn, base, search, attributes):
+    """(dn, attributes) of each entry one level under ``base`` that
+    ``search`` matches, in one (unpaged) search."""
+    import ldap3
+    conn.search(base, search, search_scope=ldap3.LEVEL, attributes=attributes)
+    return [(item['dn'], item['attributes']) for item in conn.response or ()
+            if item.get('type') == 'searchResEntry']
+
+
+def _with_managing(entry, managed):
+    """``entry`` with ``managing_host``: the other hosts among ``managed``
+    (entries) whose managedBy names it, as IPA computes it."""
+    own = {f.lower() for f in entry.get('fqdn', [])}
+    entry['managing_host'] = sorted(
+        {f.lower() for m in managed for f in m.get('fqdn', [])
+         if own & set(m.get('managedby_host', []))} - own)
+    return entry
 
 
 def _close(conn):

@@ -166,7 +166,7 @@ class Handlers:
         inst = instance_from(payload)
         # IPA first: most deleted servers never enrolled, and those cost no
         # nova call. owned_by only ever finds this cloud's hosts.
-        owned = self.hosts.owned_by(inst.uuid)
+        owned = self.hosts.owned_by(inst.uuid, for_removal=True)
         if not owned:
             self._forget(inst.uuid)
             return 'not_enrolled'

@@ -20,8 +20,9 @@ LOG = logging.getLogger(__name__)
 
 
 def directory_from_conf(conf, ipa):
-    """Where the reconciler lists hosts from: IPA's LDAP, or None (JSON-RPC)."""
-    if not conf.notify.reconcile_from_ldap:
+    """Where the reconciler lists hosts and deletes find theirs: IPA's LDAP,
+    or None (JSON-RPC)."""
+    if not conf.notify.read_from_ldap:
         return None
     return directory.Directory(
         conf.ipa.servers, ipa_auth.from_conf(conf),

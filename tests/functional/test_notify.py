@@ -258,6 +258,10 @@ def test_delete_leaves_no_host_subhost_service_or_record(fmt, start_listener, bu
     assert state.a_values(FORWARD, short) == []
     assert state.ptr_values(ip) == []
     assert 'removed IPA host %s' % fqdn in listener.log()
+    # found over LDAP (389-ds, the service's Kerberos ticket), with what it
+    # manages: no fall-back to JSON-RPC
+    assert 'LDAP: bound to ipa.example.test with the keytab' in listener.log()
+    assert 'using JSON-RPC instead' not in listener.log()
 
 
 def test_delete_spares_a_host_another_instance_owns(start_listener, bus, state,

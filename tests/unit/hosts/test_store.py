@@ -246,12 +246,23 @@ def test_has_keys_reads_show_and_find_entries_alike():
 class StandInDirectory:
     """novajoin.ipa.directory.Directory's part Hosts uses: ``hosts(userclass)``
     yields the given entries (host_find's shape) and records what was asked;
-    ``managers()`` names the hosts that manage others."""
+    ``managers()`` names the hosts that manage others; ``naming(text,
+    userclass)`` gives the entries carrying that userclass whose description
+    contains the text, or raises ``failure``."""
 
-    def __init__(self, entries, managers=()):
+    def __init__(self, entries, managers=(), failure=None):
         self.entries = entries
         self.asked = []
         self._managers = set(managers)
+        self.failure = failure
+
+    def naming(self, text, userclass):
+        self.asked.append(('naming', text, userclass))
+        if self.failure is not None:
+            raise self.failure
+        return [dict(e) for e in self.entries
+                if userclass in e.get('userclass', ())
+                and text in e.get('description', [''])[0]]
 
     def hosts(self, userclass):
         self.asked.append(userclass)
@@ -321,6 +332,73 @@ def test_listed_hosts_that_manage_no_other_are_removed_without_a_look_up(
     host_ops.remove('boss.example.test', entry=boss)
     assert 'service_find' in ipa.calls
     assert sorted(ipa.hosts) == []                 # the subhost went with it
+
+
+# -- owned_by(for_removal=True): the delete handler's look-up over LDAP ---------
+
+def test_a_removal_look_up_reads_the_directory_and_asks_ipa_nothing(
+        ipa_client, zones, ipa):
+    cloud = ownership.Cloud('default')
+    listed = StandInDirectory([
+        dict(entry('vm1.example.test', cloud.owner_values(VM, 'p')),
+             managing_host=[])])
+    host_ops = hosts.Hosts(ipa_client, zones, cloud, directory=listed)
+    ipa.calls.clear()
+    (found,) = host_ops.owned_by(VM, for_removal=True)
+    assert found['fqdn'] == ['vm1.example.test']
+    assert listed.asked == [('naming', VM, cloud.instance_index(VM))]
+    assert ipa.calls == []
+    # other look-ups (updates, rebuilds) want host_find's whole entry
+    host_ops.owned_by(VM)
+    assert ipa.calls == ['host_find']
+
+
+def test_a_removal_look_up_believes_only_an_exact_owner_record_from_ldap(
+        ipa_client, zones):
+    cloud = ownership.Cloud('default')
+    # the instance's index, but the record of another instance, or the
+    # index with the right record only in the (guest-writable) description
+    listed = StandInDirectory([
+        entry('other.example.test',
+              [cloud.owner_record(OTHER, 'p'), cloud.instance_index(VM),
+               cloud.index()], description=cloud.owner_record(VM, 'p')),
+        entry('bare.example.test', [cloud.instance_index(VM), cloud.index()],
+              description=cloud.owner_record(VM, 'p')),
+        entry('vm1.example.test', cloud.owner_values(VM, 'p')),
+    ])
+    host_ops = hosts.Hosts(ipa_client, zones, cloud, directory=listed)
+    assert names(host_ops.owned_by(VM, for_removal=True)) == ['vm1.example.test']
+
+
+def test_a_removal_look_up_uses_json_rpc_when_ldap_fails_and_says_so_once(
+        ipa_client, zones, ipa, caplog):
+    cloud = ownership.Cloud('default')
+    add(ipa_client, 'vm1.example.test', cloud.owner_values(VM, 'p'))
+    listed = StandInDirectory([], failure=errors.IPAUnavailable('LDAP down'))
+    host_ops = hosts.Hosts(ipa_client, zones, cloud, directory=listed)
+    ipa.calls.clear()
+    with caplog.at_level(logging.WARNING, logger='novajoin.hosts.store'):
+        for _ in range(3):
+            assert names(host_ops.owned_by(VM, for_removal=True)) == [
+                'vm1.example.test']
+    assert ipa.calls == ['host_find'] * 3
+    warned = [r.getMessage() for r in caplog.records
+              if 'using JSON-RPC instead' in r.getMessage()]
+    assert len(warned) == 1 and 'LDAP down' in warned[0]
+
+
+def test_a_host_found_in_ldap_managing_none_is_removed_with_one_call(
+        ipa_client, zones, ipa):
+    cloud = ownership.Cloud('default')
+    add(ipa_client, 'vm1.example.test', cloud.owner_values(VM, 'p'))
+    listed = StandInDirectory([dict(ipa.hosts['vm1.example.test'],
+                                    managing_host=[])])
+    host_ops = hosts.Hosts(ipa_client, zones, cloud, directory=listed)
+    (found,) = host_ops.owned_by(VM, for_removal=True)
+    ipa.calls.clear()
+    host_ops.remove('vm1.example.test', entry=found)
+    assert ipa.calls == ['batch', 'host_del']     # no look-up of what it manages
+    assert 'vm1.example.test' not in ipa.hosts
 
 
 # -- remove() when another handler deletes the same host -----------------------

@@ -5,10 +5,12 @@ opened. Two tests run ldap3's own code on its offline MOCK_SYNC strategy, with
 the socket module disabled, to check what real ldap3 does with what
 ``Directory`` asks.
 """
+import concurrent.futures
 import datetime
 import logging
 import socket
 import ssl
+import threading
 import types
 import uuid
 
@@ -115,6 +117,8 @@ class FakeLDAP:
         self.items = []
         self.search_error = None
         self.error_after = 0
+        self.answers = []         # each plain search's entries, in turn
+        self.search_failures = []  # raised by plain searches, in turn
 
     def install(self, monkeypatch):
         monkeypatch.setattr(ldap3, 'Server', self.server)
@@ -135,8 +139,10 @@ class FakeLDAP:
 
 
 class FakeServer:
-    def __init__(self, host, port=389, tls=None, connect_timeout=None):
+    def __init__(self, host, port=389, tls=None, connect_timeout=None,
+                 get_info=None):
         self.host = host
+        self.get_info = get_info
         self.port = port
         self.tls = tls
         self.connect_timeout = connect_timeout
@@ -168,6 +174,14 @@ class FakeConnection:
 
     def unbind(self):
         return self._step('unbind')
+
+    def search(self, base, search_filter, **kwargs):
+        self.ldap.calls.append((self.server.host, 'search'))
+        self.ldap.searches.append((base, search_filter, kwargs))
+        if self.ldap.search_failures:
+            raise self.ldap.search_failures.pop(0)
+        self.response = self.ldap.answers.pop(0) if self.ldap.answers else []
+        return bool(self.response)
 
     def paged_search(self, base, search_filter, **kwargs):
         self.ldap.calls.append((self.server.host, 'search'))
@@ -495,6 +509,122 @@ def test_ldap3_finds_the_hosts_that_manage_another(mock_ldap3):
     found = make_directory(user_auth=auth.PasswordAuth('admin', 'right'),
                            page_size=1).managers()
     assert found == {'boss.example.test'}
+
+
+VM = '8a1dd4c2-5a47-4c3b-9c07-0d5bd1d7e8f3'
+INDEX = 'novajoin: instance=%s cloud=default' % VM
+
+
+def test_ldap3_naming_matches_the_description_and_the_exact_userclass(
+        mock_ldap3):
+    def host(name, userclass, description, managers=()):
+        mock_ldap3.entries.append((host_dn(name), {
+            'objectClass': ['ipaHost'], 'fqdn': [name],
+            'userClass': userclass, 'description': [description],
+            'managedBy': [host_dn(name)] + [host_dn(m) for m in managers]}))
+    host('vm1.example.test', [INDEX, CLOUD], 'novajoin: owner %s' % VM)
+    host('sub.example.test', [CLOUD], 'subhost', managers=['vm1.example.test'])
+    host('named.example.test', [CLOUD], 'names %s, no index' % VM)
+    host('indexed.example.test', [INDEX, CLOUD], 'a rewritten description')
+    found = make_directory(
+        user_auth=auth.PasswordAuth('admin', 'right')).naming(VM, INDEX)
+    assert [(h['fqdn'], h['managing_host']) for h in found] == [
+        (['vm1.example.test'], ['sub.example.test'])]
+
+
+def test_ldap3_naming_finds_nothing_for_another_instance(mock_ldap3):
+    mock_ldap3.entries.append((host_dn('vm1.example.test'), {
+        'objectClass': ['ipaHost'], 'fqdn': ['vm1.example.test'],
+        'userClass': [INDEX], 'description': ['novajoin: owner %s' % VM]}))
+    other = '11111111-2222-4333-8444-555555555555'
+    assert make_directory(user_auth=auth.PasswordAuth('admin', 'right')).naming(
+        other, INDEX.replace(VM, other)) == []
+
+
+def test_naming_escapes_what_it_is_given_and_asks_one_level_down(fake_ldap):
+    make_directory().naming('a*)(b', 'x)(|(y=*')
+    [(base, search, kwargs)] = fake_ldap.searches
+    assert base == COMPUTERS and kwargs['search_scope'] == ldap3.LEVEL
+    assert search == '(&(objectClass=ipaHost)(description=*%s*)(userClass=%s))' % (
+        escape_filter_chars('a*)(b'), escape_filter_chars('x)(|(y=*'))
+
+
+def test_naming_asks_what_the_found_hosts_manage_in_one_search(fake_ldap):
+    fake_ldap.answers = [
+        [result_entry('vm1.example.test'), result_entry('vm2.example.test')],
+        [result_entry('sub.example.test', managedBy=[
+            host_dn('sub.example.test'), host_dn('vm2.example.test')])]]
+    found = make_directory().naming(VM, INDEX)
+    assert fake_ldap.searches[1][1] == (
+        '(&(objectClass=ipaHost)(|(managedBy=%s)(managedBy=%s)))' % (
+            host_dn('vm1.example.test'), host_dn('vm2.example.test')))
+    assert [(h['fqdn'][0], h['managing_host']) for h in found] == [
+        ('vm1.example.test', []), ('vm2.example.test', ['sub.example.test'])]
+
+
+def test_naming_keeps_its_bound_connection_for_the_next_look_up(fake_ldap):
+    d = make_directory()
+    for _ in range(3):
+        d.naming(VM, INDEX)
+    assert fake_ldap.steps() == ['open', 'start_tls', 'bind',
+                                 'search', 'search', 'search']
+    d.close()
+    assert fake_ldap.steps()[-1] == 'unbind'
+
+
+def test_a_kept_connection_that_fails_is_replaced_once(fake_ldap, caplog):
+    d = make_directory()
+    d.naming(VM, INDEX)
+    fake_ldap.search_failures = [ldap_errors.LDAPSocketReceiveError('closed')]
+    fake_ldap.answers = [[result_entry('vm1.example.test')], []]
+    with caplog.at_level(logging.INFO, logger='novajoin.ipa.directory'):
+        (found,) = d.naming(VM, INDEX)
+    assert found['fqdn'] == ['vm1.example.test']
+    assert fake_ldap.steps() == ['open', 'start_tls', 'bind', 'search',
+                                 'search', 'unbind',
+                                 'open', 'start_tls', 'bind', 'search', 'search']
+    assert 'reconnecting' in caplog.text
+
+
+def test_a_new_connection_that_fails_is_ipa_unavailable_and_unbound(fake_ldap):
+    fake_ldap.search_failures = [ldap_errors.LDAPSocketReceiveError('reset')]
+    d = make_directory()
+    with pytest.raises(errors.IPAUnavailable, match='reset'):
+        d.naming(VM, INDEX)
+    assert fake_ldap.steps() == ['open', 'start_tls', 'bind', 'search',
+                                 'unbind']
+    d.naming(VM, INDEX)                 # the next look-up connects anew
+    assert fake_ldap.steps()[-4:] == ['open', 'start_tls', 'bind', 'search']
+
+
+def test_look_ups_share_at_most_connections_bound_connections(fake_ldap):
+    d = make_directory(connections=2)
+    inside = threading.Semaphore(0)
+    release = threading.Event()
+    used = []
+
+    def work(conn):
+        used.append(conn)
+        inside.release()
+        release.wait(5)
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        running = [pool.submit(d._kept, work) for _ in range(3)]
+        assert inside.acquire(timeout=5) and inside.acquire(timeout=5)
+        # the third waits for a connection rather than opening one
+        assert not inside.acquire(timeout=0.2)
+        assert len(fake_ldap.connections) == 2
+        release.set()
+        for f in running:
+            f.result(5)
+    assert len(fake_ldap.connections) == 2
+    assert set(used) == set(fake_ldap.connections)
+    assert fake_ldap.steps().count('unbind') == 0
+
+
+def test_no_schema_is_read_when_connecting(fake_ldap):
+    # IPA's schema: 0.25 s of 389-ds per connection, parsed here for nothing
+    make_directory().naming(VM, INDEX)
+    assert [s.get_info for s in fake_ldap.servers] == [ldap3.NONE]
 
 
 def test_a_wrong_password_is_an_auth_error_with_real_ldap3(mock_ldap3):

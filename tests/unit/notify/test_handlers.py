@@ -63,6 +63,36 @@ def test_delete_of_a_server_that_never_enrolled_is_one_search_and_no_nova_call(
     assert nova.asked == []
 
 
+class ListedInLDAP:
+    """A Directory whose ``naming`` answers the entries IPA holds now, as
+    LDAP would (records, ``managing_host``); ``asked``: what was looked up."""
+
+    def __init__(self, ipa):
+        self.ipa = ipa
+        self.asked = []
+
+    def naming(self, text, userclass):
+        self.asked.append(text)
+        return [dict(h, managing_host=[]) for h in self.ipa.hosts.values()
+                if userclass in h.get('userclass', [])]
+
+
+def test_a_delete_finds_its_host_over_ldap_and_asks_ipa_only_to_remove_it(
+        ipa, enroll, ipa_client, zones, nova):
+    fqdn = enroll(VM, 'vm1')
+    listed = ListedInLDAP(ipa)
+    table = handlers.Handlers(host_store.Hosts(
+        ipa_client, zones, host_records.Cloud('default'), directory=listed),
+        servers=nova)
+    ipa.calls.clear()
+    assert table.handle('instance.delete.end',
+                        payloads.nova('instance.delete.end')) == 'removed'
+    assert listed.asked == [VM]
+    assert 'host_find' not in ipa.calls and 'host_show' not in ipa.calls
+    assert fqdn not in ipa.hosts
+    assert nova.asked == [VM]
+
+
 # -- a delete is a claim: nova confirms it ----------------------------------
 
 @pytest.mark.parametrize('event', ['instance.delete.end',
@@ -905,10 +935,10 @@ class ReadBeforeAnyDelete(host_store.Hosts):
         self.then = then
         self.reads = 0
 
-    def owned_by(self, instance_id):
+    def owned_by(self, instance_id, **kwargs):
         self.reads += 1
         if self.first is None:
-            self.first = super().owned_by(instance_id)
+            self.first = super().owned_by(instance_id, **kwargs)
         if self.then is not None:
             self.then()
         return self.first

@@ -1,6 +1,7 @@
 """novajoin.notify.wiring: where the reconciler lists hosts from."""
 import pytest
 
+from novajoin import conf as conf_pkg
 from novajoin.ipa import auth
 from novajoin.ipa import directory
 from novajoin.notify import wiring
@@ -31,17 +32,26 @@ def ldap_conf(conf, tmp_path):
     conf.set_override('ca_file', str(ca), group='ipa')
     conf.set_override('verify', False, group='ipa')
     conf.set_override('connect_timeout', 2.5, group='ipa')
-    conf.set_override('reconcile_from_ldap', True, group='notify')
+    conf.set_override('read_from_ldap', True, group='notify')
     conf.set_override('reconcile_read_timeout', 45.0, group='notify')
     conf.set_override('reconcile_page_size', 250, group='notify')
     return conf
 
 
-def test_no_directory_when_reconcile_from_ldap_is_off(ldap_conf):
-    ldap_conf.set_override('reconcile_from_ldap', False, group='notify')
+def test_no_directory_when_read_from_ldap_is_off(ldap_conf):
+    ldap_conf.set_override('read_from_ldap', False, group='notify')
     ipa = StubIPA()
     assert wiring.directory_from_conf(ldap_conf, ipa) is None
     assert ipa.calls == []
+
+
+def test_the_old_option_name_reconcile_from_ldap_still_turns_it_off(tmp_path):
+    path = tmp_path / 'join.conf'
+    path.write_text('[notify]\nreconcile_from_ldap = false\n')
+    conf = conf_pkg.new_conf()
+    conf(['--config-file', str(path)], project='novajoin',
+         default_config_files=[])
+    assert wiring.directory_from_conf(conf, StubIPA()) is None
 
 
 def test_the_directory_is_made_from_the_ipa_and_notify_options(ldap_conf):
