@@ -10,6 +10,8 @@ import logging
 
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading as ks_loading
+from keystoneauth1 import session as ks_session
+from oslo_config import cfg
 
 from novajoin import validation
 from novajoin.cache import TTLCache
@@ -21,10 +23,34 @@ class UpstreamError(Exception):
     """Another OpenStack service could not answer (transient: HTTP 503)."""
 
 
+# requests keeps 10 connections per host; more threads asking nova at once
+# each open and throw away one of their own ("Connection pool is full")
+_POOL_MIN = 10
+
+
+def pool_size(conf):
+    """Connections kept per service: one per thread that may ask at once
+    (novajoin-notify's handler threads, the reconciler's confirmations)."""
+    sizes = [_POOL_MIN, conf.notify.reconcile_concurrency]
+    try:
+        sizes.append(conf.executor_thread_pool_size)
+    except cfg.NoSuchOptError:
+        pass        # not novajoin-notify: no oslo.messaging options
+    return max(sizes)
+
+
 def session_from_conf(conf):
     group = 'service_credentials'
     auth = ks_loading.load_auth_from_conf_options(conf, group)
-    return ks_loading.load_session_from_conf_options(conf, group, auth=auth)
+    session = ks_loading.load_session_from_conf_options(conf, group, auth=auth)
+    # keystoneauth's own adapter (TCP keep-alive, its TLS settings), with
+    # room for every thread
+    for scheme, old in list(session.session.adapters.items()):
+        session.session.mount(scheme, ks_session.TCPKeepAliveAdapter(
+            pool_maxsize=pool_size(conf),
+            tls_ciphers=getattr(old, 'tls_ciphers', None),
+            tls_min_version=getattr(old, 'tls_min_version', None)))
+    return session
 
 
 def adapter_from_conf(conf, group, session):

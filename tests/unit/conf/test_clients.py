@@ -2,10 +2,12 @@
 import logging
 
 import pytest
+from keystoneauth1 import session as ks_session
 
 from novajoin import conf as conf_pkg
 from novajoin import openstack
 from novajoin.conf import clients
+from novajoin.notify import listener
 
 
 def load(tmp_path, text=''):
@@ -68,6 +70,27 @@ def test_the_clients_are_built_from_their_groups(tmp_path):
     assert network._neutron.endpoint_override == 'http://neutron.test'
     assert servers._nova.client.interface in ('public', ['public'])
     assert servers._nova.client.service_type == 'compute'
+
+
+def _pool_sizes(session):
+    return {scheme: adapter._pool_maxsize
+            for scheme, adapter in session.session.adapters.items()}
+
+
+def test_the_session_keeps_a_connection_for_every_reconciler_thread(tmp_path):
+    c = load(tmp_path, PASSWORD + '[notify]\nreconcile_concurrency = 24\n')
+    session = openstack.session_from_conf(c)
+    assert _pool_sizes(session) == {'https://': 24, 'http://': 24}
+    # still keystoneauth's adapter: TCP keep-alive
+    assert all(isinstance(a, ks_session.TCPKeepAliveAdapter)
+               for a in session.session.adapters.values())
+
+
+def test_the_session_keeps_a_connection_for_every_handler_thread(tmp_path):
+    c = load(tmp_path, PASSWORD)
+    listener.set_defaults(c)        # novajoin-notify: 32 handler threads
+    assert openstack.pool_size(c) == 32
+    assert set(_pool_sizes(openstack.session_from_conf(c)).values()) == {32}
 
 
 @pytest.mark.parametrize('name', sorted(clients.SERVICES))
