@@ -247,6 +247,10 @@ def main():
     parser.add_argument('--lookups', choices=('ldap', 'json-rpc'), default='ldap',
                         help='where a delete finds its host: IPA\'s LDAP (the '
                              'default, [notify] read_from_ldap) or host_find')
+    parser.add_argument('--max-in-flight', type=int,
+                        help='[ipa] max_in_flight (default: the service\'s)')
+    parser.add_argument('--max-batch', type=int,
+                        help='[ipa] max_batch (default: the service\'s)')
     args = parser.parse_args()
     rabbit_url = peers.RABBIT_URL
     print('novajoin-notify benchmark: RabbitMQ %s, executor threading'
@@ -266,8 +270,9 @@ def main():
     what = 'never enrolled' if args.no_enroll else 'enrolled'
     defaults = conf_pkg.new_conf()
     defaults([], default_config_files=[])
-    ipa = admin_client(env, max_in_flight=defaults.ipa.max_in_flight,
-                       max_batch=defaults.ipa.max_batch)
+    slots = args.max_in_flight or defaults.ipa.max_in_flight
+    batch = args.max_batch or defaults.ipa.max_batch
+    ipa = admin_client(env, max_in_flight=slots, max_batch=batch)
     token = uuid.uuid4().hex[:8]
     direct = {}
     part = max(1, args.m // 3)
@@ -298,8 +303,7 @@ def main():
                             lambda c: novajoin_endpoint(ipa, c, reader),
                             'novajoin-notify, real IPA (max_in_flight %d, '
                             'max_batch %d, look-ups %s)' % (
-                                defaults.ipa.max_in_flight,
-                                defaults.ipa.max_batch, args.lookups),
+                                slots, batch, args.lookups),
                             instances=instances)
         trips = ipa.stats['round_trips'] - before
         print('  real IPA: %.1f deletes/s of %s hosts, %.2f IPA round trips per '
