@@ -80,8 +80,9 @@ OPTS = [
                      'reconciler lists them page by page (at 6,000 hosts one '
                      'JSON-RPC host_find takes IPA ~20 s and the whole answer '
                      'in memory), and a delete notification finds its host '
-                     'there (a JSON-RPC look-up costs IPA as much as the '
-                     'host_del itself; if LDAP fails, JSON-RPC is used). '
+                     'there (IPA\'s JSON-RPC is left its host_del alone, '
+                     'half the round trips; if LDAP fails, JSON-RPC is '
+                     'used). '
                      'false: JSON-RPC only (small clouds, or no LDAP port '
                      'reachable).'),
     cfg.IntOpt('reconcile_page_size', default=1000, min=10,

@@ -105,8 +105,8 @@ class Hosts:
 
         ``for_removal``: the entries need only what ``remove()`` reads
         (fqdn, records, ``managing_host``), so with a directory they are
-        read from LDAP, the same search, where a JSON-RPC round trip costs
-        IPA as much as the host_del after it; if LDAP fails, from JSON-RPC.
+        read from LDAP, the same search, and IPA's JSON-RPC is left the
+        host_del alone; if LDAP fails, from JSON-RPC.
 
         An id that is not a UUID (a tenant may set a port's ``device_id`` to
         anything) owns nothing and never reaches IPA.

@@ -22,11 +22,11 @@ that the reconciler need not ask IPA what each orphan manages (measured: a
 time at 1,000 hosts).
 
 ``naming()`` is the delete handler's ownership look-up over LDAP: two
-indexed searches on one of a few connections kept for the next look-up,
-where the same ``host_find`` costs a JSON-RPC round trip through ipaserver
-as dear as the ``host_del`` that follows it (bench/notify.py). Kept
-connections are bound once; one that fails (389-ds closed it) is replaced
-once, at once.
+indexed searches (~10 ms of 389-ds) on one of a few connections kept for
+the next look-up, instead of a ``host_find`` through ipaserver: a delete's
+JSON-RPC work is then its ``host_del`` alone (bench/notify.py: 0.10 IPA
+round trips per delete instead of 0.20). Kept connections are bound once;
+one that fails (389-ds closed it) is replaced once, at once.
 """
 import logging
 import math
