@@ -7,6 +7,7 @@ look-up is made.
 """
 import datetime
 import logging
+import time
 
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading as ks_loading
@@ -63,9 +64,11 @@ class Images:
     """Glance image properties, cached for ``ttl`` seconds. ``glance``: a
     keystoneauth Adapter for the image service."""
 
-    def __init__(self, glance, ttl=60):
+    def __init__(self, glance, ttl=60, clock=time.monotonic):
         self._glance = glance
         self._cache = TTLCache(ttl)
+        self._clock = clock
+        self._said_at = None
 
     def properties(self, image_id):
         """The image's properties, or {} when glance does not know it."""
@@ -74,6 +77,17 @@ class Images:
     def _load(self, image_id):
         try:
             resp = self._glance.get('/v2/images/%s' % image_id, raise_exc=False)
+        except ks_exc.EndpointNotFound as exc:
+            # A deployment fault, not an outage: a 503 would cost every
+            # instance its vendordata, enrolling or not, until it is fixed.
+            # Images then have no properties (metadata still decides).
+            now = self._clock()
+            if self._said_at is None or now - self._said_at >= 60:
+                self._said_at = now
+                LOG.error('no image service in the catalog ([glance] '
+                          'options: %s): image properties (ipa_enroll, '
+                          'os_distro) are not read', exc)
+            return {}
         except ks_exc.ClientException as exc:
             raise UpstreamError('glance: %s' % exc) from exc
         if resp.status_code == 404:

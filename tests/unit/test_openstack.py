@@ -267,3 +267,52 @@ def test_nova_failing_to_list_actions_is_transient():
 
 def test_no_actions_is_an_empty_list():
     assert servers_with(StubInstanceActions([])).actions('vm') == []
+
+
+# -- glance -------------------------------------------------------------------
+
+class Glance:
+    """A keystoneauth adapter for glance that raises ``error``, or answers."""
+
+    def __init__(self, error=None, image=None):
+        self.error = error
+        self.image = image
+        self.asked = 0
+
+    def get(self, path, **kwargs):
+        self.asked += 1
+        if self.error is not None:
+            raise self.error
+        return Resp(self.image) if self.image else Resp({}, 404)
+
+
+def test_no_image_service_in_the_catalog_means_no_properties_said_once_a_minute(
+        caplog):
+    from keystoneauth1 import exceptions as ks_exc
+    now = [1000.0]
+    images = openstack.Images(
+        Glance(ks_exc.EndpointNotFound('no image endpoint')), ttl=0,
+        clock=lambda: now[0])
+    with caplog.at_level('ERROR', logger='novajoin.openstack'):
+        assert images.properties('img1') == {}
+        now[0] += 30
+        assert images.properties('img2') == {}
+        now[0] += 31
+        assert images.properties('img3') == {}
+    said = [r.getMessage() for r in caplog.records
+            if 'no image service in the catalog' in r.getMessage()]
+    assert len(said) == 2 and 'no image endpoint' in said[0]
+
+
+def test_glance_unreachable_is_still_an_upstream_error():
+    from keystoneauth1 import exceptions as ks_exc
+    images = openstack.Images(Glance(ks_exc.ConnectFailure('refused')))
+    with pytest.raises(openstack.UpstreamError, match='refused'):
+        images.properties('img1')
+
+
+def test_image_properties_are_its_string_attributes():
+    images = openstack.Images(Glance(image={'ipa_enroll': 'True', 'size': 5,
+                                            'os_distro': 'rhel'}))
+    assert images.properties('img1') == {'ipa_enroll': 'True',
+                                         'os_distro': 'rhel'}
