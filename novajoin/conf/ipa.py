@@ -47,6 +47,11 @@ OPTS = [
                     'timeout, 5xx), each on the next server.'),
     cfg.FloatOpt('retry_backoff', default=0.2, min=0,
                  help='Seconds before the first retry; doubles each time.'),
+    cfg.IntOpt('failback_interval', default=300, min=0,
+               help='After failing over from the first of [ipa] servers, '
+                    'try it again this many seconds later (one call; if it '
+                    'still fails, that call goes on to the next server). '
+                    '0: stay on the server that answered.'),
     cfg.IntOpt('max_in_flight', default=2, min=1,
                help='IPA round trips in flight at once per process; further '
                     'calls queue and share the next free slot as one IPA '

@@ -6,6 +6,9 @@ One client per process, shared by all threads. Every call:
   queue and share the next free slot as one IPA ``batch`` (up to
   ``max_batch`` commands); a call still queued at its deadline fails fast,
 - goes to the preferred server, failing over to the next on a transport error,
+  and back to the first listed one ``failback_interval`` seconds later (the
+  servers are listed in the operator's order of preference, e.g. the local
+  replica first),
 - is retried at most ``retries`` times with exponential backoff, and never past
   the caller's deadline,
 - reuses the ``ipa_session`` cookie; only a 401 brings the credential out again.
@@ -51,7 +54,8 @@ class IPAClient:
     def __init__(self, servers, auth, ca_file=None, verify=True,
                  api_version='2.254', connect_timeout=1.5, read_timeout=4.0,
                  retries=2, retry_backoff=0.2, max_in_flight=2, max_batch=10,
-                 max_queue=1000, scheme='https'):
+                 max_queue=1000, scheme='https', failback_interval=300,
+                 clock=time.monotonic):
         if not servers:
             raise ValueError('no IPA server configured ([ipa] servers)')
         self.servers = list(servers)
@@ -71,6 +75,9 @@ class IPAClient:
         self._login_lock = threading.Lock()
         self._login_gen = collections.Counter()
         self._preferred = 0
+        self.failback_interval = failback_interval
+        self._clock = clock
+        self._failback_at = None    # when to try the first server again
         self.stats = collections.Counter()  # calls per method, for benchmarks
 
     @classmethod
@@ -82,7 +89,8 @@ class IPAClient:
                    read_timeout=group.read_timeout, retries=group.retries,
                    retry_backoff=group.retry_backoff,
                    max_in_flight=group.max_in_flight,
-                   max_batch=group.max_batch, max_queue=group.max_queue)
+                   max_batch=group.max_batch, max_queue=group.max_queue,
+                   failback_interval=group.failback_interval)
 
     # -- public API ---------------------------------------------------------
 
@@ -199,6 +207,8 @@ class IPAClient:
         # read once: another thread failing over meanwhile must not send
         # this call's retry back to the server it just failed on
         first = self._preferred
+        if first and self._failback_due():
+            first = 0   # the first listed server again: it may be back
         for attempt in range(self.retries + 1):
             if attempt:
                 pause = self.retry_backoff * (2 ** (attempt - 1))
@@ -219,9 +229,21 @@ class IPAClient:
             if index != self._preferred:
                 LOG.info('IPA: now using %s', server)
                 self._preferred = index
+                self._failback_at = (None if index == 0 or not
+                                     self.failback_interval else
+                                     self._clock() + self.failback_interval)
             return result
         raise last or errors.IPAUnavailable('IPA %s: no time left for a retry'
                                             % method)
+
+    def _failback_due(self):
+        """Whether this call tries the first server again; at most one
+        call per interval does."""
+        due = self._failback_at
+        if due is None or self._clock() < due:
+            return False
+        self._failback_at = self._clock() + self.failback_interval
+        return True
 
     def _post(self, server, method, data, deadline):
         base = '%s://%s' % (self.scheme, server)

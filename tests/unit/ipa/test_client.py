@@ -86,6 +86,68 @@ def test_failover_to_the_next_server_and_stay_there(fake_ipa):
     assert c.stats['ping'] == 2
 
 
+class TwoServers:
+    """``_post`` of an IPAClient over servers 'a' and 'b': 'a' fails while
+    it is down; ``tried``: the servers asked, in order."""
+
+    def __init__(self, monkeypatch, c):
+        self.down = True
+        self.tried = []
+        monkeypatch.setattr(c, '_post', self.post)
+
+    def post(self, server, method, data, deadline):
+        self.tried.append(server)
+        if server == 'a' and self.down:
+            raise errors.IPAUnavailable('a is down')
+        return {'result': server}
+
+
+def test_the_first_server_is_tried_again_after_the_failback_interval(
+        monkeypatch, caplog):
+    now = [0.0]
+    c = client(['a', 'b'], failback_interval=300, clock=lambda: now[0])
+    ipa = TwoServers(monkeypatch, c)
+    c.call('ping')
+    assert ipa.tried == ['a', 'b']                  # failed over
+    now[0] = 299
+    c.call('ping')
+    assert ipa.tried[2:] == ['b']                   # stays there meanwhile
+    now[0] = 301
+    c.call('ping')
+    assert ipa.tried[3:] == ['a', 'b']              # one probe: still down
+    c.call('ping')
+    assert ipa.tried[5:] == ['b']                   # no probe till 601
+    ipa.down = False
+    now[0] = 602
+    with caplog.at_level(logging.INFO, logger='novajoin.ipa.client'):
+        c.call('ping')
+    assert ipa.tried[6:] == ['a'] and c._preferred == 0
+    assert 'IPA: now using a' in caplog.text
+    now[0] = 10000
+    c.call('ping')
+    assert ipa.tried[7:] == ['a']
+
+
+def test_no_failback_with_an_interval_of_zero(monkeypatch):
+    now = [0.0]
+    c = client(['a', 'b'], failback_interval=0, clock=lambda: now[0])
+    ipa = TwoServers(monkeypatch, c)
+    c.call('ping')
+    ipa.down = False
+    now[0] = 1e6
+    c.call('ping')
+    assert ipa.tried == ['a', 'b', 'b']
+
+
+def test_failback_interval_comes_from_the_ipa_options(conf):
+    conf.set_override('failback_interval', 42, group='ipa')
+    conf.set_override('servers', ['a', 'b'], group='ipa')
+    conf.set_override('auth_method', 'password', group='ipa')
+    conf.set_override('user', 'admin', group='ipa')
+    conf.set_override('password', 'x', group='ipa')
+    assert IPAClient.from_conf(conf).failback_interval == 42
+
+
 def test_all_servers_down_is_unavailable_after_bounded_retries(monkeypatch):
     c = client(['127.0.0.1:%d' % free_port()], retries=2, retry_backoff=0.01)
     attempts = []
