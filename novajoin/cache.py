@@ -52,6 +52,15 @@ class BoundedMap:
             self._put(key, value)
             return value
 
+    def put_if_absent(self, key, value=True):
+        """Store ``value`` unless ``key`` is there; whether it was stored,
+        atomically (with a ``ttl``: at most once per ``ttl`` seconds)."""
+        with self._lock:
+            if self._get(key, _MISSING) is not _MISSING:
+                return False
+            self._put(key, value)
+            return True
+
     def pop(self, key, default=None):
         with self._lock:
             hit = self._data.pop(key, None)

@@ -15,6 +15,7 @@ from keystoneauth1 import session as ks_session
 from oslo_config import cfg
 
 from novajoin import validation
+from novajoin.cache import BoundedMap
 from novajoin.cache import TTLCache
 
 LOG = logging.getLogger(__name__)
@@ -67,8 +68,7 @@ class Images:
     def __init__(self, glance, ttl=60, clock=time.monotonic):
         self._glance = glance
         self._cache = TTLCache(ttl)
-        self._clock = clock
-        self._said_at = None
+        self._no_endpoint = BoundedMap(1, ttl=60, clock=clock)  # said once a minute
 
     def properties(self, image_id):
         """The image's properties, or {} when glance does not know it."""
@@ -81,9 +81,7 @@ class Images:
             # A deployment fault, not an outage: a 503 would cost every
             # instance its vendordata, enrolling or not, until it is fixed.
             # Images then have no properties (metadata still decides).
-            now = self._clock()
-            if self._said_at is None or now - self._said_at >= 60:
-                self._said_at = now
+            if self._no_endpoint.put_if_absent('said'):
                 LOG.error('no image service in the catalog ([glance] '
                           'options: %s): image properties (ipa_enroll, '
                           'os_distro) are not read', exc)

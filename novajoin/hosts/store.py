@@ -16,10 +16,10 @@ manages it any more; otherwise H is just unlinked, since another instance
 novajoin did not create are only ever unlinked, never deleted.
 """
 import logging
-import time
 import uuid
 
 from novajoin import validation
+from novajoin.cache import BoundedMap
 from novajoin.hosts import create
 from novajoin.hosts import dns
 from novajoin.hosts import subhosts
@@ -86,7 +86,7 @@ class Hosts:
         # novajoin.ipa.directory.Directory: lists hosts from LDAP, page by
         # page (the reconciler at cloud scale); None: one host_find
         self.directory = directory
-        self._ldap_warned = 0.0
+        self._ldap_failing = BoundedMap(1, ttl=60)   # said once a minute
 
     # -- finding ----------------------------------------------------------
 
@@ -135,9 +135,7 @@ class Hosts:
         try:
             return self.directory.naming(instance_id, index)
         except errors.IPAUnavailable as exc:
-            now = time.monotonic()
-            if now >= self._ldap_warned:
-                self._ldap_warned = now + 60
+            if self._ldap_failing.put_if_absent('said'):
                 LOG.warning('reading IPA hosts from LDAP failed, using '
                             'JSON-RPC instead: %s', exc)
             return None

@@ -71,3 +71,14 @@ def test_bounded_map_expiry_and_atomic_update():
     clock.now = 11
     assert 'k' not in m and m.get('k') is None
     assert m.update('k', lambda n: n + 1, 0) == 1   # counting starts again
+
+
+def test_put_if_absent_stores_once_per_ttl_and_keeps_the_first_value():
+    from novajoin.cache import BoundedMap
+    clock = Clock()
+    m = BoundedMap(maxsize=1, ttl=60, clock=clock)
+    assert m.put_if_absent('said', 1) is True
+    clock.now = 59
+    assert m.put_if_absent('said', 2) is False and m.get('said') == 1
+    clock.now = 60                      # expired: stored again
+    assert m.put_if_absent('said', 3) is True and m.get('said') == 3
