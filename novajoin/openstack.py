@@ -47,9 +47,10 @@ def session_from_conf(conf):
     session = ks_loading.load_session_from_conf_options(conf, group, auth=auth)
     # keystoneauth's own adapter (TCP keep-alive, its TLS settings), with
     # room for every thread
+    size = pool_size(conf)
     for scheme, old in list(session.session.adapters.items()):
         session.session.mount(scheme, ks_session.TCPKeepAliveAdapter(
-            pool_maxsize=pool_size(conf),
+            pool_maxsize=size,
             tls_ciphers=getattr(old, 'tls_ciphers', None),
             tls_min_version=getattr(old, 'tls_min_version', None)))
     return session

@@ -108,15 +108,15 @@ class Directory:
                   % (escape_filter_chars(text), escape_filter_chars(userclass)))
 
         def look(conn):
-            found = _entries(conn, self._computers(), search, list(ATTRIBUTES))
+            base = self._computers()
+            found = _entries(conn, base, search, list(ATTRIBUTES))
             if not found:
                 return []
-            managed = _entries(conn, self._computers(), (
+            managed = [to_entry(a) for _, a in _entries(conn, base, (
                 '(&(objectClass=ipaHost)(|%s))' % ''.join(
                     '(managedBy=%s)' % escape_filter_chars(dn)
-                    for dn, _ in found)), ['fqdn', 'managedBy'])
-            return [_with_managing(to_entry(attributes),
-                                   [to_entry(a) for _, a in managed])
+                    for dn, _ in found)), ['fqdn', 'managedBy'])]
+            return [_with_managing(to_entry(attributes), managed)
                     for _, attributes in found]
         return self._kept(look)
 
