@@ -14,11 +14,15 @@ purged, and needs a GET each). At each size it runs the real
 - IPA's own ``host_find --pkey-only`` listing of the same hosts, timed in
   the same run, and the ratio to it;
 - the same dry run with ``[notify] read_from_ldap = false`` (one
-  JSON-RPC host_find, [ipa] read_timeout 4 s as deployed) for comparison.
+  JSON-RPC host_find, [ipa] read_timeout 4 s as deployed) for comparison;
+- with ``--baseline DIR`` (a checkout of other novajoin code, e.g. ``git
+  worktree add /tmp/base HEAD~1``), that code's dry run and this code's
+  again, in turns (``--repeat`` times), over the same hosts, so that a change
+  is measured against what it replaces in one run.
 Everything it made is removed at the end. Not a test: it asserts nothing.
 
     python bench/reconcile.py [--sizes 1000 5000 20000] [--live 50]
-                              [--archived 0.0]
+                              [--archived 0.0] [--baseline DIR [--repeat 2]]
 
 The deleted servers' rows stay in the nova peer's database (as in nova
 until ``nova-manage db archive_deleted_rows``).
@@ -112,14 +116,22 @@ ca_file = {ca}
            ca=ipa_env['IPA_CA_CERT'], creds=nova_api.service_credentials(peers_env)))
 
 
-def dry_run(conf, work):
-    """(exit status, wall s, peak RSS MiB, planned host names, stderr tail)."""
-    exe = os.path.join(os.path.dirname(sys.executable), 'novajoin-reconcile')
+def dry_run(conf, work, code=None):
+    """(exit status, wall s, peak RSS MiB, planned host names, stderr tail);
+    ``code``: the novajoin checkout to run (None: this one, as installed)."""
+    if code is None:
+        cmd = [os.path.join(os.path.dirname(sys.executable), 'novajoin-reconcile')]
+        env = None
+    else:
+        cmd = [sys.executable, '-c', 'import sys; from novajoin.cmd.reconcile '
+               'import main; sys.exit(main())']
+        # run from the checkout: ``-c`` puts the working directory first
+        env = dict(os.environ, PYTHONPATH=str(code))
     out_path, err_path = pathlib.Path(work, 'out.txt'), pathlib.Path(work, 'err.txt')
     start = time.monotonic()
     with open(out_path, 'w') as out, open(err_path, 'w') as err:
-        proc = subprocess.Popen([exe, '--config-file', str(conf), '--dry-run'],
-                                stdout=out, stderr=err)
+        proc = subprocess.Popen(cmd + ['--config-file', str(conf), '--dry-run'],
+                                stdout=out, stderr=err, env=env, cwd=code)
         _, status, usage = os.wait4(proc.pid, 0)   # this child's own peak RSS
     proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.monotonic() - start
@@ -139,6 +151,10 @@ def main():
     parser.add_argument('--archived', type=float, default=0.0,
                         help='fraction of the orphans whose server nova has no '
                              'row of any more (the rest: deleted in nova)')
+    parser.add_argument('--baseline', type=pathlib.Path,
+                        help='a checkout of other novajoin code: its dry run too')
+    parser.add_argument('--repeat', type=int, default=2,
+                        help='with --baseline: dry runs of each code, in turns')
     add_identity_args(parser)
     args = parser.parse_args()
     ipa_env, peers_env, work, principal, keytab, admin = environment(args, 'nj-rec-')
@@ -188,6 +204,18 @@ def main():
             livehosts = set(names) - orphans
             ok_orphans = len(planned & orphans)
             bad = len(planned & livehosts)
+            # the other code and this code again, in turns; before the
+            # JSON-RPC run, whose abandoned host_find keeps IPA busy after it
+            turns = []
+            for _ in range(args.repeat if args.baseline else 0):
+                for label, code in (('baseline', args.baseline), ('this code', None)):
+                    rc3, wall3, rss3, planned3, err3 = dry_run(conf, work, code)
+                    turns.append('   %s: %.1f s = %.1fx, %.0f MiB, exit %d, %d/%d orphans, '
+                                 '%d live planned' % (
+                                     label, wall3, wall3 / pkey_s, rss3, rc3,
+                                     len(planned3 & orphans), len(orphans),
+                                     len(planned3 & livehosts)))
+                    turns.extend('      %s' % line for line in err3[:-1 if rc3 == 0 else None])
             rpc = pathlib.Path(work, 'rpc.conf')
             write_conf(rpc, ipa_env, peers_env, principal, keytab, cloud.id, False)
             rc2, wall2, _, planned2, err2 = dry_run(rpc, work)
@@ -203,6 +231,8 @@ def main():
                 print('   ldap dry run failed: %s' % err[-1:])
             if rc2:
                 print('   JSON-RPC dry run: %s' % (err2[-1][:200] if err2 else 'exit %d' % rc2))
+            if turns:
+                print('\n'.join(turns), flush=True)
     finally:
         remove(lister, names)
         servers.cleanup()

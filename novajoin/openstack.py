@@ -180,38 +180,38 @@ class Servers:
             raise _transient('nova', exc) from exc
         return {server.id for server in servers}
 
-    def deleted_ids(self, since=None, at_most=None):
-        """Ids of the servers nova lists as deleted, in every project: nova's
-        own word that they are gone, for many servers in one listing.
-        ``since``: Unix time; only servers changed (deleted) after it.
-        ``at_most``: stop after about that many (newest first), so that a
-        cloud that keeps months of deleted rows costs a bounded listing.
+    def deleted_pages(self, since=lambda: None):
+        """The ids of the servers nova lists as deleted, in every project, a
+        page (a set) at a time, newest first, for as long as the caller takes
+        them. ``since()`` is asked before each page: Unix time, only servers
+        changed (deleted) after it; None, all of them. A caller that learns
+        the bound while it lists narrows the pages still to come (nova finds
+        its marker whatever the filter).
 
         ``status=DELETED`` (an admin filter) lists the rows nova keeps of
         deleted servers, and not SOFT_DELETED ones (they can be restored).
         A server whose row nova has archived or purged, or that nova never
-        had, or that fell past ``at_most``, is not listed: a GET answers for
-        those.
+        had, is not listed: a GET answers for those.
         """
         from novaclient import exceptions as nova_exc
-        search = {'all_tenants': True, 'status': 'DELETED'}
-        if since is not None:
-            search['changes-since'] = datetime.datetime.fromtimestamp(
-                since, datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
-        found, marker = set(), None
-        try:
-            while at_most is None or len(found) < at_most:
+        marker = None
+        while True:
+            search = {'all_tenants': True, 'status': 'DELETED'}
+            when = since()
+            if when is not None:
+                search['changes-since'] = datetime.datetime.fromtimestamp(
+                    when, datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+            try:
                 # a page at a time (nova caps a page at its [api] max_limit)
                 page = self._nova.servers.list(
                     detailed=False, search_opts=search, marker=marker,
                     limit=self.PAGE)
-                if not page:
-                    break
-                found.update(server.id for server in page)
-                marker = page[-1].id
-        except (nova_exc.ClientException, ks_exc.ClientException) as exc:
-            raise _transient('nova', exc) from exc
-        return found
+            except (nova_exc.ClientException, ks_exc.ClientException) as exc:
+                raise _transient('nova', exc) from exc
+            if not page:
+                return
+            yield {server.id for server in page}
+            marker = page[-1].id
 
     def details(self):
         """Every server nova has, in every project, as dicts of ``id``,

@@ -14,12 +14,12 @@ here:
    neutron says: each differing address is settled as neutron has it now
    (``novajoin.notify.floating``): missing records added, stale ones removed.
 
-Safety: IPA is read before nova, so any host listed was created after its
-instance (nova creates the instance before it can ask for vendordata); hosts
-younger than the grace period are left alone; and each "gone" instance is
-confirmed by nova before its host is touched: listed by nova as DELETED (one
-listing for them all, since the oldest such host was made), or else
-answering 404 to a GET of its own.
+Safety: each "gone" instance is confirmed by nova before its host is
+touched: listed by nova as DELETED (one listing for them all), or else
+answering 404 to a GET of its own; and hosts younger than the grace period
+are left alone. nova is read while IPA is (the listings are most of a run's
+time at cloud scale), so a host listed may belong to an instance created
+after nova's listing of live servers: it is young, and its GET finds it.
 """
 import collections
 import concurrent.futures
@@ -42,6 +42,9 @@ DELETED_SINCE_MARGIN = 86400
 # deletes older than that get a GET each
 DELETED_LISTING_FACTOR = 4
 DELETED_LISTING_MIN = 1000
+# deleted servers listed ahead, while IPA is read, before the listing waits
+# to learn its bound (memory: ids only)
+DELETED_LISTING_AHEAD = 20000
 
 
 class Report:
@@ -85,27 +88,29 @@ class Reconciler:
 
     def run(self, dry_run=False):
         report = Report()
-        # IPA first; only this cloud's records (Hosts.cloud)
-        start = time.monotonic()
-        entries = [h for h in self.hosts.novajoin_hosts()
-                   if self._ours(_fqdn(h))]
-        LOG.info('reconciler: %d novajoin hosts listed from IPA in %.1f s',
-                 len(entries), time.monotonic() - start)
-        start = time.monotonic()
-        alive = self.servers.ids()
-        LOG.info('reconciler: nova has %d servers (listed in %.1f s)',
-                 len(alive), time.monotonic() - start)
-        cloud = self.hosts.cloud
-        owned = [(h, cloud.owner(h).instance) for h in entries
-                 if cloud.owner(h)]
-        by_instance = collections.defaultdict(list)
-        orphans = []
-        for host, instance in owned:
-            if instance not in alive:
-                orphans.append((host, instance))
-            else:
-                by_instance[instance].append(host)
-        deleted = self._deleted(orphans)
+        nova = _NovaListings(self.servers)
+        nova.start()
+        try:
+            # only this cloud's records (Hosts.cloud)
+            start = time.monotonic()
+            entries = [h for h in self.hosts.novajoin_hosts()
+                       if self._ours(_fqdn(h))]
+            LOG.info('reconciler: %d novajoin hosts listed from IPA in %.1f s',
+                     len(entries), time.monotonic() - start)
+            alive = nova.alive()
+            cloud = self.hosts.cloud
+            owned = [(h, cloud.owner(h).instance) for h in entries
+                     if cloud.owner(h)]
+            by_instance = collections.defaultdict(list)
+            orphans = []
+            for host, instance in owned:
+                if instance not in alive:
+                    orphans.append((host, instance))
+                else:
+                    by_instance[instance].append(host)
+            deleted = nova.deleted(orphans)
+        finally:
+            nova.stop()
         # the rest confirmed with a GET each, a few at a time: at cloud scale
         # one by one would take minutes; IPA removals share batches meanwhile
         start = time.monotonic()
@@ -151,35 +156,6 @@ class Reconciler:
             report.keep('within the grace period')
             return False
         return True
-
-    def _deleted(self, orphans):
-        """Which of the orphans' instances nova lists as deleted (an empty
-        set when nova cannot list them: each is then asked on its own)."""
-        if not orphans:
-            return frozenset()
-        born = [hosts_mod.created_at(h) for h, _ in orphans]
-        # an instance is deleted after its host was made; the margin is for
-        # clocks that differ between IPA and nova
-        since = None if None in born else min(born) - DELETED_SINCE_MARGIN
-        start = time.monotonic()
-        instances = {i for _, i in orphans}
-        try:
-            # bounded by the orphans, not by how long nova keeps its rows
-            listed = self.servers.deleted_ids(
-                since, at_most=max(DELETED_LISTING_MIN,
-                                   DELETED_LISTING_FACTOR * len(instances)))
-        except openstack.UpstreamError as exc:
-            LOG.warning('reconciler: nova did not list its deleted servers '
-                        '(%s); each of the %d hosts without a server is '
-                        'confirmed with a GET instead', exc, len(orphans))
-            return frozenset()
-        deleted = frozenset(instances & listed)
-        LOG.info('reconciler: nova lists %d of the %d instances without a '
-                 'server as deleted (%d listed in %.1f s); the other %d are '
-                 'asked one by one', len(deleted), len(instances),
-                 len(listed), time.monotonic() - start,
-                 len(instances - deleted))
-        return deleted
 
     def _orphan(self, host, instance, report, dry_run, failures, deleted=()):
         if failures.tripped() or not self._old_enough(host, report):
@@ -258,6 +234,122 @@ class Reconciler:
         except (openstack.UpstreamError, floating_mod.NotConfigured) as exc:
             LOG.warning('reconciler: floating-IP records not checked: %s', exc)
             report.keep('floating IPs not checked (neutron failed)')
+
+
+class _NovaListings(threading.Thread):
+    """nova's listings, made in the background while IPA is read: the live
+    servers, then the deleted ones, page by page.
+
+    Until the orphans are known (``deleted(orphans)``) the deleted listing
+    goes on unfiltered, up to ``DELETED_LISTING_AHEAD`` servers; then it is
+    narrowed to servers deleted since the
+    oldest orphan host was made, and it stops once every orphan's instance
+    is listed or after ``DELETED_LISTING_FACTOR`` times as many servers.
+    """
+
+    def __init__(self, servers):
+        super().__init__(name='reconciler-nova', daemon=True)
+        self.servers = servers
+        self._lock = threading.Lock()
+        self._settled = threading.Event()   # the orphans known, or stopped
+        self._done = threading.Event()
+        self._alive_listed = threading.Event()
+        self._alive = self._alive_error = None
+        self._found = set()
+        self._error = None
+        self._orphans = None        # instances; None while IPA is read
+        self._since = None
+        self._at_most = None
+        self._stopped = False
+        self._took = None           # the deleted listing's seconds
+
+    def run(self):
+        start = time.monotonic()
+        try:
+            self._alive = self.servers.ids()
+            LOG.info('reconciler: nova has %d servers (listed in %.1f s)',
+                     len(self._alive), time.monotonic() - start)
+        except Exception as exc:    # raised in the reconciler's own thread
+            self._alive_error = exc
+            return
+        finally:
+            self._alive_listed.set()
+        start = time.monotonic()
+        try:
+            for page in self.servers.deleted_pages(self._bound):
+                with self._lock:
+                    self._found.update(page)
+                    ahead = len(self._found) >= DELETED_LISTING_AHEAD
+                if ahead:
+                    self._settled.wait()
+                with self._lock:
+                    if self._enough():
+                        break
+        except Exception as exc:    # UpstreamError: a GET each instead
+            self._error = exc
+        finally:
+            self._took = time.monotonic() - start
+            self._done.set()
+
+    def _bound(self):
+        with self._lock:
+            return self._since
+
+    def _enough(self):
+        if self._stopped:
+            return True
+        if self._orphans is None:
+            return False            # IPA not read yet: go on listing
+        return (self._orphans <= self._found
+                or len(self._found) >= self._at_most)
+
+    def alive(self):
+        """The live servers' ids; nova failing to list them ends the run."""
+        self._alive_listed.wait()
+        if self._alive_error is not None:
+            raise self._alive_error
+        return self._alive
+
+    def deleted(self, orphans):
+        """Which of the orphans' instances nova lists as deleted (an empty
+        set when nova cannot list them: each is then asked on its own)."""
+        instances = {i for _, i in orphans}
+        born = [hosts_mod.created_at(h) for h, _ in orphans]
+        with self._lock:
+            # an instance is deleted after its host was made; the margin is
+            # for clocks that differ between IPA and nova
+            if orphans and None not in born:
+                self._since = min(born) - DELETED_SINCE_MARGIN
+            # bounded by the orphans, not by how long nova keeps its rows
+            self._at_most = max(DELETED_LISTING_MIN,
+                                DELETED_LISTING_FACTOR * len(instances))
+            self._orphans = instances
+        self._settled.set()
+        if not orphans:
+            return frozenset()
+        self._done.wait()
+        if isinstance(self._error, openstack.UpstreamError):
+            LOG.warning('reconciler: nova did not list its deleted servers '
+                        '(%s); each of the %d hosts without a server is '
+                        'confirmed with a GET instead', self._error,
+                        len(orphans))
+            return frozenset()
+        if self._error is not None:
+            raise self._error       # a bug, not nova: not hidden by GETs
+        with self._lock:
+            listed = len(self._found)
+            deleted = frozenset(instances & self._found)
+        LOG.info('reconciler: nova lists %d of the %d instances without a '
+                 'server as deleted (%d listed in %.1f s, begun while IPA '
+                 'was read); the other %d are asked one by one', len(deleted),
+                 len(instances), listed, self._took, len(instances - deleted))
+        return deleted
+
+    def stop(self):
+        """No more pages (at once if it has not begun)."""
+        with self._lock:
+            self._stopped = True
+        self._settled.set()
 
 
 class _Failures:

@@ -146,7 +146,8 @@ def nova_listing(ids, page=2):
 
 def test_deleted_servers_are_listed_by_nova_status_in_every_project():
     nova = nova_listing(['a', 'b', 'c'])
-    assert nova.deleted_ids(since=1796362800.5) == {'a', 'b', 'c'}
+    assert list(nova.deleted_pages(lambda: 1796362800.5)) == [{'a', 'b'},
+                                                              {'c'}]
     asked = nova._nova.servers.asked
     assert [a['marker'] for a in asked] == [None, 'b', 'c']   # to an empty page
     assert all(a['detailed'] is False and a['limit'] == 2 for a in asked)
@@ -154,15 +155,30 @@ def test_deleted_servers_are_listed_by_nova_status_in_every_project():
         'all_tenants': True, 'status': 'DELETED',
         'changes-since': '2026-12-04T05:40:00Z'}
     every = nova_listing(['a'])
-    assert every.deleted_ids() == {'a'}
+    assert list(every.deleted_pages()) == [{'a'}]
     assert every._nova.servers.asked[0]['search_opts'] == {
         'all_tenants': True, 'status': 'DELETED'}
 
 
-def test_the_deleted_listing_stops_after_at_most_a_page_boundary():
+def test_the_deleted_listing_is_narrowed_for_the_pages_after_since_is_known():
+    nova = nova_listing(['a', 'b', 'c', 'd'])
+    since = [None]
+    pages = nova.deleted_pages(lambda: since[0])
+    assert next(pages) == {'a', 'b'}
+    since[0] = 1796362800.0
+    assert next(pages) == {'c', 'd'}
+    asked = nova._nova.servers.asked
+    assert 'changes-since' not in asked[0]['search_opts']
+    assert asked[1]['search_opts']['changes-since'] == '2026-12-04T05:40:00Z'
+    assert asked[1]['marker'] == 'b'
+
+
+def test_the_deleted_listing_asks_nova_only_for_the_pages_taken():
     nova = nova_listing(['a', 'b', 'c', 'd', 'e'])
-    assert nova.deleted_ids(at_most=3) == {'a', 'b', 'c', 'd'}   # newest first
-    assert len(nova._nova.servers.asked) == 2
+    pages = nova.deleted_pages()
+    assert next(pages) == {'a', 'b'}          # newest first
+    pages.close()
+    assert len(nova._nova.servers.asked) == 1
 
 
 def test_nova_failing_to_list_deleted_servers_is_transient():
@@ -174,7 +190,7 @@ def test_nova_failing_to_list_deleted_servers_is_transient():
     nova = openstack.Servers.__new__(openstack.Servers)
     nova._nova = type('Nova', (), {'servers': Failing()})()
     with pytest.raises(openstack.UpstreamError):
-        nova.deleted_ids()
+        list(nova.deleted_pages())
 
 
 # -- nova's instance actions (a rebuild vouched for) ----------------------------

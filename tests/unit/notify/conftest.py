@@ -68,10 +68,10 @@ class StubServers:
     def exists(self, server_id):
         return server_id in self.ids()
 
-    def deleted_ids(self, since=None, at_most=None):
+    def deleted_pages(self, since=lambda: None):
         if self.fail:
             raise self.fail
-        return {i for i, s in self.status.items() if s == 'DELETED'}
+        yield {i for i, s in self.status.items() if s == 'DELETED'}
 
 
 @pytest.fixture

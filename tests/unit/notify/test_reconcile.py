@@ -3,6 +3,7 @@
 Here rather than in tests/unit/ for the fixtures it shares with the notify
 tests (tests/unit/notify/conftest.py).
 """
+import itertools
 import threading
 import time
 import uuid
@@ -21,11 +22,13 @@ HOUR = 3600
 
 
 class StubServers:
-    def __init__(self, servers, deleted=()):
+    def __init__(self, servers, deleted=(), page=1000, wait_settled=False):
         self.servers = servers          # ids of the servers nova has
-        self.deleted = set(deleted)     # ids nova lists as DELETED
+        self.deleted = list(deleted)    # ids nova lists as DELETED, newest first
+        self.page = page
+        self.wait_settled = wait_settled
         self.asked = []                 # GETs
-        self.since = []                 # deleted listings: their changes-since
+        self.since = []                 # pages of deleted servers: changes-since
         self.fail_listing = None
 
     def ids(self):
@@ -35,12 +38,21 @@ class StubServers:
         self.asked.append(server_id)
         return server_id in self.servers
 
-    def deleted_ids(self, since=None, at_most=None):
-        self.since.append(since)
-        self.at_most = at_most
+    def deleted_pages(self, since=lambda: None):
         if self.fail_listing:
             raise self.fail_listing
-        return set(self.deleted)
+        for start in itertools.count(0, self.page):
+            if self.wait_settled:
+                # nova answering slower than IPA: each page asked once the
+                # reconciler knows its orphans (and so its since)
+                deadline = time.monotonic() + 5
+                while since() is None and time.monotonic() < deadline:
+                    time.sleep(0.005)
+            self.since.append(since())
+            page = set(self.deleted[start:start + self.page])
+            if not page:
+                return
+            yield page
 
 
 def age(ipa, fqdn, seconds):
@@ -422,19 +434,32 @@ def test_instances_nova_lists_as_deleted_are_removed_without_a_get_each(
         in caplog.text
 
 
-def test_the_deleted_listing_starts_before_the_oldest_orphan_host(
+def test_the_deleted_listing_is_narrowed_to_since_the_oldest_orphan_host(
         host_ops, enroll, ipa):
     enroll(GONE, 'old')
     enroll(str(uuid.uuid4()), 'newer')
     age(ipa, 'old.example.test', 5 * HOUR)
     age(ipa, 'newer.example.test', 2 * HOUR)
-    servers = StubServers(set())
+    servers = StubServers(set(), wait_settled=True)
     before = time.time()
     reconcile.Reconciler(host_ops, servers, grace=HOUR).run(dry_run=True)
     (since,) = servers.since
     oldest = before - 5 * HOUR - reconcile.DELETED_SINCE_MARGIN
     assert oldest - 5 < since <= oldest + 5
-    assert servers.at_most == reconcile.DELETED_LISTING_MIN   # 2 orphans
+
+
+def test_the_deleted_listing_stops_once_every_orphan_is_listed(
+        host_ops, enroll, ipa):
+    gone = [str(uuid.uuid4()) for _ in range(3)]
+    for i, instance in enumerate(gone):
+        enroll(instance, 'gone%d' % i)
+        age(ipa, 'gone%d.example.test' % i, 60)
+    others = [str(uuid.uuid4()) for _ in range(50)]
+    servers = StubServers(set(), deleted=[others[0]] + gone + others[1:],
+                          page=2, wait_settled=True)
+    reconcile.Reconciler(host_ops, servers, grace=0).run(dry_run=True)
+    assert len(servers.since) == 2          # of 26 pages
+    assert servers.asked == []
 
 
 def test_the_deleted_listing_is_bounded_by_the_number_of_orphans(
@@ -442,17 +467,107 @@ def test_the_deleted_listing_is_bounded_by_the_number_of_orphans(
     monkeypatch.setattr(reconcile, 'DELETED_LISTING_MIN', 3)
     for i in range(5):
         enroll(str(uuid.uuid4()), 'gone%d' % i)
-    servers = StubServers(set())
+        age(ipa, 'gone%d.example.test' % i, 60)
+    servers = StubServers(set(), deleted=[str(uuid.uuid4()) for _ in range(100)],
+                          page=1, wait_settled=True)
     reconcile.Reconciler(host_ops, servers, grace=0).run(dry_run=True)
-    assert servers.at_most == reconcile.DELETED_LISTING_FACTOR * 5
+    assert len(servers.since) == reconcile.DELETED_LISTING_FACTOR * 5
+    assert len(servers.asked) == 5          # not listed: a GET each
 
 
 def test_a_host_of_unknown_age_lists_every_deleted_server(host_ops, enroll,
                                                           ipa):
     enroll(GONE, 'gone')                          # no time-based ipaUniqueID
-    servers = StubServers(set())
+    servers = StubServers(set(), deleted=[GONE])
     reconcile.Reconciler(host_ops, servers, grace=0).run(dry_run=True)
-    assert servers.since == [None]
+    assert servers.since and set(servers.since) == {None}
+
+
+def test_nova_is_listed_while_ipa_is_read(host_ops, enroll, ipa):
+    enroll(GONE, 'gone')
+    servers = StubServers(set(), deleted=[GONE])
+    listed = threading.Event()
+    pages = servers.deleted_pages
+
+    def deleted_pages(since=lambda: None):
+        for page in pages(since):
+            listed.set()
+            yield page
+    servers.deleted_pages = deleted_pages
+    read = host_ops.novajoin_hosts
+
+    def novajoin_hosts():
+        # IPA's listing ends only once nova has answered a page beside it
+        assert listed.wait(5), 'nova was not listed while IPA was read'
+        return read()
+    host_ops.novajoin_hosts = novajoin_hosts
+    report = reconcile.Reconciler(host_ops, servers, grace=0).run(dry_run=True)
+    assert len(report.lines()) == 1 and servers.asked == []
+
+
+def test_ipa_failing_its_listing_stops_nova_s_listing(host_ops, enroll, ipa):
+    servers = StubServers(set(), deleted=[str(uuid.uuid4())
+                                          for _ in range(10000)], page=1)
+    pages = servers.deleted_pages
+
+    def slow_pages(since=lambda: None):
+        for page in pages(since):
+            time.sleep(0.002)
+            yield page
+    servers.deleted_pages = slow_pages
+
+    def novajoin_hosts():
+        time.sleep(0.05)
+        raise openstack.UpstreamError('ipa.example.test: ReadTimeout')
+    host_ops.novajoin_hosts = novajoin_hosts
+    with pytest.raises(openstack.UpstreamError):
+        reconcile.Reconciler(host_ops, servers, grace=0).run(dry_run=True)
+    time.sleep(0.05)
+    taken = len(servers.since)
+    time.sleep(0.2)
+    assert len(servers.since) == taken < 10000
+
+
+def test_the_deleted_listing_waits_for_ipa_after_listing_ahead(
+        host_ops, enroll, ipa, monkeypatch):
+    monkeypatch.setattr(reconcile, 'DELETED_LISTING_AHEAD', 3)
+    enroll(GONE, 'gone')
+    servers = StubServers(set(), deleted=[str(uuid.uuid4())
+                                          for _ in range(50)], page=1)
+    read, ipa_read, before = host_ops.novajoin_hosts, threading.Event(), []
+    pages = servers.deleted_pages
+
+    def deleted_pages(since=lambda: None):
+        def asked():
+            before.append(not ipa_read.is_set())
+            return since()
+        return pages(asked)
+    servers.deleted_pages = deleted_pages
+
+    def novajoin_hosts():
+        time.sleep(0.3)         # nova could list all 50 meanwhile
+        hosts = read()
+        ipa_read.set()
+        return hosts
+    host_ops.novajoin_hosts = novajoin_hosts
+    reconcile.Reconciler(host_ops, servers, grace=0).run(dry_run=True)
+    assert before.count(True) == 3          # then it waited for the bound
+    assert len(before) == 51                # all, and the empty page after
+    assert servers.asked == [GONE]
+
+
+def test_nova_failing_its_live_listing_ends_the_run_removing_nothing(
+        host_ops, enroll, ipa):
+    enroll(GONE, 'gone')
+    servers = StubServers(set(), deleted=[GONE])
+
+    def ids():
+        raise openstack.UpstreamError('nova: 503')
+    servers.ids = ids
+    with pytest.raises(openstack.UpstreamError, match='nova: 503'):
+        reconcile.Reconciler(host_ops, servers, grace=0).run()
+    assert 'gone.example.test' in ipa.hosts
+    assert servers.since == []              # no deleted listing either
 
 
 def test_a_live_server_is_never_taken_from_the_deleted_listing(
