@@ -94,9 +94,10 @@ OPTS = [
                     'get a GET each (never skipped). Their IPA calls share '
                     'batches ([ipa] max_in_flight still bounds IPA).'),
     cfg.FloatOpt('reconcile_read_timeout', default=60.0, min=1,
-                 help='Seconds to wait for one LDAP page or look-up (bulk '
-                      'work: longer than [ipa] read_timeout, made for nova\'s '
-                      '5 s).'),
+                 help='Seconds to wait for one LDAP page of the '
+                      'reconciler\'s listing (bulk work: longer than [ipa] '
+                      'read_timeout, made for nova\'s 5 s). A delete\'s LDAP '
+                      'look-up waits [ipa] read_timeout.'),
     cfg.IntOpt('reconcile_grace', default=1800, min=0,
                help='The reconciler leaves alone IPA hosts created less than '
                     'this many seconds ago, so a booting instance is never '

@@ -48,9 +48,11 @@ class Directory:
 
     def __init__(self, servers, auth, basedn, ca_file=None, verify=True,
                  connect_timeout=1.5, read_timeout=60.0, page_size=1000,
-                 port=389, connections=4):
+                 port=389, connections=4, lookup_timeout=None):
         """``basedn``: the suffix, or a callable that returns it (asked
-        from IPA's ``env`` when first needed)."""
+        from IPA's ``env`` when first needed). ``read_timeout``: seconds
+        for one page of a listing; ``lookup_timeout`` (default the same):
+        for one of ``naming()``'s searches, which a delete waits on."""
         self.servers = list(servers)
         self.auth = auth
         self._basedn = basedn
@@ -58,6 +60,8 @@ class Directory:
         self.verify = verify
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
+        self.lookup_timeout = (read_timeout if lookup_timeout is None
+                               else lookup_timeout)
         self.page_size = page_size
         self.port = port
         # naming()'s bound connections: at most this many, kept between
@@ -140,7 +144,7 @@ class Directory:
             fresh = conn is None
             while True:
                 if conn is None:
-                    conn = self._connect()
+                    conn = self._connect(self.lookup_timeout)
                 try:
                     result = work(conn)
                     break
@@ -162,7 +166,7 @@ class Directory:
         """The attributes of each host entry ``search`` matches, paged."""
         import ldap3
         from ldap3.core import exceptions as ldap_errors
-        conn = self._connect()
+        conn = self._connect(self.read_timeout)
         try:
             found = conn.extend.standard.paged_search(
                 self._computers(), search,
@@ -177,7 +181,7 @@ class Directory:
         finally:
             conn.unbind()
 
-    def _connect(self):
+    def _connect(self, timeout):
         # ldap3 binds GSSAPI to the TLS channel (channel bindings) with it;
         # without it the bind fails only once on the wire
         import cryptography  # noqa: F401
@@ -203,7 +207,7 @@ class Directory:
                              connect_timeout=self.connect_timeout,
                              get_info=ldap3.NONE),
                 # ldap3 packs it into a timeval: whole seconds
-                receive_timeout=int(math.ceil(self.read_timeout)),
+                receive_timeout=int(math.ceil(timeout)),
                 read_only=True, raise_exceptions=True,
                 **self.auth.ldap_bind(self.basedn))
             try:

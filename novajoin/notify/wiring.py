@@ -30,6 +30,8 @@ def directory_from_conf(conf, ipa):
         ca_file=conf.ipa.ca_file, verify=conf.ipa.verify,
         connect_timeout=conf.ipa.connect_timeout,
         read_timeout=conf.notify.reconcile_read_timeout,
+        # a delete's look-up is one small indexed search, not bulk work
+        lookup_timeout=conf.ipa.read_timeout,
         page_size=conf.notify.reconcile_page_size)
 
 

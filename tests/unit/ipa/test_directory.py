@@ -235,6 +235,15 @@ def test_the_connection_is_read_only_raises_and_binds_as_the_auth_says(
     }
 
 
+def test_look_ups_wait_their_own_timeout_and_listings_the_read_timeout(
+        fake_ldap):
+    d = make_directory(read_timeout=60, lookup_timeout=4)
+    d.naming('8a3c2f0e', CLOUD)
+    list(d.hosts(CLOUD))
+    assert [c.kwargs['receive_timeout'] for c in fake_ldap.connections] == [
+        4, 60]
+
+
 def test_the_server_verifies_the_ipa_ca(fake_ldap, tmp_path):
     ca = tmp_path / 'ca.crt'
     ca.write_text('not parsed here\n')

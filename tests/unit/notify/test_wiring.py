@@ -62,6 +62,7 @@ def test_the_directory_is_made_from_the_ipa_and_notify_options(ldap_conf):
     assert d.verify is False
     assert d.connect_timeout == 2.5
     assert d.read_timeout == 45.0
+    assert d.lookup_timeout == ldap_conf.ipa.read_timeout == 4.0
     assert d.page_size == 250
     assert d.port == 389
     assert isinstance(d.auth, auth.PasswordAuth)
