@@ -289,9 +289,10 @@ def restart_rabbitmq():
 # -- IPA: an endpoint lost, slow, or answering errors ---------------------------
 
 def single_server(tmp_path, ipa_env, peers_env, novajoin_identity, ipa_servers,
-                  ca_file=None, name='server'):
-    """One novajoin-server whose [ipa] servers (and CA bundle) are given."""
-    lines = ['[ipa]', 'servers = %s' % ','.join(ipa_servers)]
+                  ca_file=None, name='server', ipa_options=()):
+    """One novajoin-server whose [ipa] servers (and CA bundle, and other
+    ``ipa_options`` lines) are given."""
+    lines = ['[ipa]', 'servers = %s' % ','.join(ipa_servers)] + list(ipa_options)
     if ca_file:
         lines.append('ca_file = %s' % ca_file)
     return start_server(tmp_path, name, ipa_env, peers_env,
@@ -317,13 +318,15 @@ def test_the_first_ipa_endpoint_lost_and_back_costs_nova_no_5xx(
         tmp_path, ipa_env, peers_env, novajoin_identity, start_listener, bus,
         state, ipa_admin, unique, cleanup):
     """[ipa] servers names two endpoints; the first goes away mid-run:
-    enrollments and deletes go on through the second, then it comes back."""
+    enrollments and deletes go on through the second, then it comes back
+    and the server goes back to it ([ipa] failback_interval)."""
     prefix = 'ni%s' % unique
     first = peers.TCPForwarder(('127.0.0.1', 443)).up()
     servers = ['ipa.example.test:%d' % first.port, 'ipa.example.test']
     try:
         proc, url = single_server(tmp_path, ipa_env, peers_env,
-                                  novajoin_identity, servers)
+                                  novajoin_identity, servers,
+                                  ipa_options=['failback_interval = 3'])
         listener = start_listener(extra='[ipa]\nservers = %s\n' % ','.join(servers))
         token = nova_token(peers_env)
         alive = []
@@ -345,7 +348,13 @@ def test_the_first_ipa_endpoint_lost_and_back_costs_nova_no_5xx(
                    what='deletes done through the second endpoint')
         first.up()                                    # and back
         enroll_through_novajoin(4)
-        assert 'IPA: now using ipa.example.test' in proc.log()
+        log = proc.log()
+        failed_over = log.index('IPA: now using ipa.example.test\n')
+        time.sleep(3.5)                               # the fail-back is due
+        enroll_through_novajoin(5)
+        log = proc.log()
+        assert log.index('IPA: now using ipa.example.test:%d\n' % first.port,
+                         failed_over)
         assert 'GAVE UP' not in listener.log()
         proc.stop()
     finally:
