@@ -75,8 +75,11 @@ def deleted_in_nova(servers, tag, start, n):
              'name': 'rb%s-gone%d' % (tag, start + i)} for i in range(n)]
     for i in range(0, n, 1000):
         chunk = seed[i:i + 1000]
+        ids = [s['uuid'] for s in chunk]
+        servers.created.update(ids)     # cleaned up if the delete fails
         servers._seed('create', '--json', json.dumps(chunk))
-        servers._seed('delete', *[s['uuid'] for s in chunk])
+        servers._seed('delete', *ids)
+        servers.created.difference_update(ids)
     return [s['uuid'] for s in seed]
 
 
