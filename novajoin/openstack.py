@@ -185,8 +185,8 @@ class Servers:
         page (a set) at a time, newest first, for as long as the caller takes
         them. ``since()`` is asked before each page: Unix time, only servers
         changed (deleted) after it; None, all of them. A caller that learns
-        the bound while it lists narrows the pages still to come (nova finds
-        its marker whatever the filter).
+        the bound while it lists narrows the pages still to come (nova reads
+        the marker's row with read_deleted=yes, whatever the filter).
 
         ``status=DELETED`` (an admin filter) lists the rows nova keeps of
         deleted servers, and not SOFT_DELETED ones (they can be restored).

@@ -10,6 +10,8 @@ import json
 import re
 import subprocess
 import threading
+import time
+import uuid
 
 import pytest
 import requests
@@ -17,6 +19,8 @@ from werkzeug import serving
 from werkzeug.wrappers import Request
 from werkzeug.wrappers import Response
 
+from novajoin import config
+from novajoin import openstack
 from novajoin.ipa import errors
 from tests.functional import notify_env
 from tests.functional import nova_api
@@ -310,3 +314,36 @@ def test_servers_nova_lists_as_deleted_need_no_get_each(
     assert 'host %s (instance %s is gone)' % (never_fqdn, never) in stdout
     assert not state.exists(deleted_fqdn) and not state.exists(never_fqdn)
     assert state.exists(live_fqdn)
+
+
+def test_nova_s_deleted_listing_narrowed_half_way_names_every_deleted_server(
+        tmp_path, ipa_env, peers_env, rabbit_url, novajoin_identity, unique):
+    """Against the real nova-api: the reconciler learns its changes-since
+    while nova's deleted listing is under way; the pages asked after it
+    (the filter, and the marker of an unfiltered page) go on where the
+    first ones ended: every deleted server is named once, none skipped."""
+    nova = nova_api.Servers(peers_env)
+    made = [str(uuid.uuid4()) for _ in range(5)]
+    try:
+        for i, server in enumerate(made):
+            nova.create(server, PROJECT, 'pg%s-%d' % (unique, i))
+        for server in made:
+            nova.delete(server)
+        conf = config.load(['--config-file', str(cloud_conf(
+            tmp_path / 'p.conf', ipa_env, novajoin_identity, peers_env,
+            rabbit_url, 'njp-%s' % unique, 'example.test'))],
+            setup_logging=False)
+        servers, _ = openstack.servers_from_conf(conf)
+        servers.PAGE = 2
+        since, pages = [None], []
+        for page in servers.deleted_pages(lambda: since[0]):
+            pages.append(page)
+            since[0] = time.time() - 3600       # known after the first page
+            if set(made) <= set().union(*pages):
+                break
+    finally:
+        nova.cleanup()
+    listed = [i for page in pages for i in page]
+    assert set(made) <= set(listed)
+    assert len(listed) == len(set(listed))      # none twice across the switch
+    assert len(pages) >= 3 and all(len(p) <= 2 for p in pages)
