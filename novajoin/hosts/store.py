@@ -244,10 +244,18 @@ class Hosts:
                          fqdn)
                 return done
             if isinstance(result, errors.NotFound):
-                # Removed a moment ago by another handler of the same delete
-                # (nova sends it in two formats; replicas share them): the
-                # host_del is theirs, not to be reported twice.
-                return done
+                if not result.resent:
+                    # Removed a moment ago by another handler of the same
+                    # delete (nova sends it in two formats; replicas share
+                    # them): the host_del is theirs, not to be reported twice.
+                    return done
+                # Our first host_del's answer was lost (a cut, a timeout)
+                # and its retry found the host gone: most likely our own
+                # removal, so it is reported (an audit event at worst twice,
+                # never missing).
+                LOG.info('IPA host %s: the answer to its host_del was lost '
+                         'and the retry found it gone; taken as removed here',
+                         fqdn)
         return done + [call]
 
     def sync(self, fqdn, project_id, wanted, dry_run=False, _again=False):

@@ -24,6 +24,7 @@ import threading
 import time
 
 import requests
+import urllib3
 
 from novajoin import metrics
 from novajoin.ipa import auth as ipa_auth
@@ -149,7 +150,7 @@ class IPAClient:
         """A command alone: its result, or its command error (returned)."""
         body = {'method': method, 'params': self._params(args, options), 'id': 0}
         try:
-            return self._call(method, body, deadline, [method])
+            return self._call(method, body, deadline, [method])[0]
         except errors.IPACommandError as exc:
             return exc
 
@@ -159,13 +160,15 @@ class IPAClient:
         body = {'method': 'batch',
                 'params': [[], {'methods': methods, 'version': self.api_version}],
                 'id': 0}
-        result = self._call('batch', body, deadline, [m for m, _, _ in commands])
+        result, resent = self._call('batch', body, deadline,
+                                    [m for m, _, _ in commands])
         out = []
         for (method, _, _), item in zip(commands, result.get('results', [])):
             if item.get('error'):
                 exc = errors.from_error(item.get('error_code'),
                                         item.get('error_name'),
                                         item.get('error'), item.get('error_kw'))
+                exc.resent = resent
                 metrics.IPA_CALLS.labels(method=method, outcome=exc.name).inc()
                 out.append(exc)
             else:
@@ -183,7 +186,8 @@ class IPAClient:
         return [list(args), options]
 
     def _call(self, method, body, deadline, methods):
-        """One HTTP round trip (with failover and retries)."""
+        """One HTTP round trip (with failover and retries): (its result,
+        whether it was sent again after an attempt IPA may have run)."""
         data = json.dumps(body).encode()
         start = time.monotonic()
         outcome = 'error'
@@ -203,6 +207,7 @@ class IPAClient:
 
     def _with_retries(self, method, data, deadline):
         last = None
+        resent = False
         n = len(self.servers)
         # read once: another thread failing over meanwhile must not send
         # this call's retry back to the server it just failed on
@@ -217,6 +222,7 @@ class IPAClient:
                 time.sleep(pause)
             index = (first + attempt) % n
             server = self.servers[index]
+            resent = resent or bool(last and last.may_have_run)
             try:
                 result = self._post(server, method, data, deadline)
             except errors.IPAAuthError:
@@ -226,13 +232,16 @@ class IPAClient:
                             method, server, attempt + 1, self.retries + 1, exc)
                 last = exc
                 continue
+            except errors.IPACommandError as exc:
+                exc.resent = resent
+                raise
             if index != self._preferred:
                 LOG.info('IPA: now using %s', server)
                 self._preferred = index
                 self._failback_at = (None if index == 0 or not
                                      self.failback_interval else
                                      self._clock() + self.failback_interval)
-            return result
+            return result, resent
         raise last or errors.IPAUnavailable('IPA %s: no time left for a retry'
                                             % method)
 
@@ -265,8 +274,9 @@ class IPAClient:
                                             % (server, exc)) from exc
             except (requests.exceptions.ConnectionError,
                     requests.exceptions.Timeout) as exc:
-                raise errors.IPAUnavailable('%s: %s' % (server, type(exc).__name__)
-                                            ) from exc
+                lost = errors.IPAUnavailable('%s: %s' % (server, type(exc).__name__))
+                lost.may_have_run = _may_have_run(exc)
+                raise lost from exc
             if resp.status_code == 401 and not relogin:
                 self._login(server, base, referer, gen, deadline)
                 continue
@@ -275,8 +285,10 @@ class IPAClient:
             raise errors.IPAAuthError('IPA %s refused %s (HTTP 401)'
                                       % (server, self.auth.describe()))
         if resp.status_code != 200:
-            raise errors.IPAUnavailable('IPA %s answered HTTP %d to %s'
-                                        % (server, resp.status_code, method))
+            failed = errors.IPAUnavailable('IPA %s answered HTTP %d to %s'
+                                           % (server, resp.status_code, method))
+            failed.may_have_run = True      # e.g. a proxy's 502 after IPA's work
+            raise failed
         try:
             answer = resp.json()
         except ValueError as exc:
@@ -313,3 +325,12 @@ class IPAClient:
         if deadline is None:
             return default
         return max(0.0, deadline - time.monotonic())
+
+
+def _may_have_run(exc):
+    """Whether a request cut short by ``exc`` (a requests transport error)
+    may have reached IPA: not when no connection was made."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return False
+    reason = getattr(exc.args[0] if exc.args else None, 'reason', None)
+    return not isinstance(reason, urllib3.exceptions.NewConnectionError)

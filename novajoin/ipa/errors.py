@@ -17,8 +17,11 @@ class IPAError(Exception):
 
 
 class IPAUnavailable(IPAError):
-    """No IPA server answered usefully (connection, timeout, HTTP 5xx, busy)."""
+    """No IPA server answered usefully (connection, timeout, HTTP 5xx, busy).
+    ``may_have_run``: the request may have reached IPA, which may have run
+    it (an answer lost or a 5xx), as opposed to never having been sent."""
     transient = True
+    may_have_run = False
 
 
 class IPABusy(IPAUnavailable):
@@ -30,8 +33,11 @@ class IPAAuthError(IPAUnavailable):
 
 
 class IPACommandError(IPAError):
-    """IPA ran the command and answered with an error."""
+    """IPA ran the command and answered with an error. ``resent``: the
+    answer is to a request sent again after an attempt IPA may have run
+    (e.g. a NotFound of a host_del whose first answer was lost)."""
     code = None
+    resent = False
 
     def __init__(self, message, code=None, name=None, data=None):
         super().__init__(message)

@@ -192,7 +192,7 @@ class Handlers:
             if not store.deleted(self.hosts.remove(fqdn, entry=host), fqdn):
                 LOG.info('instance %s deleted: IPA host %s was already removed '
                          '(by another handler of the same delete, or by an '
-                         'earlier attempt whose answer was lost)', inst.uuid, fqdn)
+                         'earlier attempt at this one)', inst.uuid, fqdn)
                 continue
             LOG.info('instance %s deleted: removed IPA host %s', inst.uuid, fqdn)
             self.audit.host_removed(fqdn, inst.uuid, publisher)

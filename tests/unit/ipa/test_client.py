@@ -174,6 +174,51 @@ def test_http_5xx_is_transient_and_retried(fake_ipa, monkeypatch):
     assert 'x.example.test' in fake_ipa.ipa.hosts
 
 
+def _lose_first_answer_to(fake_ipa, monkeypatch, method, how):
+    """The stand-in runs the first ``method`` request, then loses its answer
+    (``how``: 'timeout', past the client's read timeout, or 'bad-gateway')."""
+    from werkzeug.wrappers import Response
+    original = fake_ipa._route
+    state = {'lost': False}
+
+    def route(request):
+        resp = original(request)
+        if not state['lost'] and method.encode() in request.get_data():
+            state['lost'] = True
+            if how == 'timeout':
+                time.sleep(0.8)
+            else:
+                return Response('bad gateway', status=502)
+        return resp
+    monkeypatch.setattr(fake_ipa, '_route', route)
+
+
+@pytest.mark.parametrize('how', ['timeout', 'bad-gateway'])
+def test_a_command_error_after_a_lost_answer_says_it_was_resent(
+        fake_ipa, monkeypatch, how):
+    c = client([fake_ipa.address], read_timeout=0.3)
+    c.call('host_add', 'x.example.test', force=True)
+    _lose_first_answer_to(fake_ipa, monkeypatch, 'host_del', how)
+    with pytest.raises(errors.NotFound) as exc:
+        c.call('host_del', 'x.example.test')      # ran, answer lost, retried
+    assert exc.value.resent
+    assert 'x.example.test' not in fake_ipa.ipa.hosts
+    c.call('host_add', 'y.example.test', force=True)
+    _lose_first_answer_to(fake_ipa, monkeypatch, 'host_del', how)
+    (result,) = c.batch([('host_del', ['y.example.test'], {})])
+    assert isinstance(result, errors.NotFound) and result.resent
+
+
+def test_a_command_error_after_a_refused_connection_was_not_resent(fake_ipa):
+    c = client(['127.0.0.1:%d' % free_port(), fake_ipa.address])
+    with pytest.raises(errors.NotFound) as exc:
+        c.call('host_del', 'never.example.test')  # the first server: refused
+    assert not exc.value.resent
+    with pytest.raises(errors.NotFound) as exc:
+        c.call('host_del', 'never.example.test')  # straight to the second
+    assert not exc.value.resent
+
+
 def test_deadline_bounds_retries(monkeypatch):
     c = client(['127.0.0.1:%d' % free_port()], retries=50, retry_backoff=0.05)
     start = time.monotonic()
