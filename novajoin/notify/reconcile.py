@@ -253,8 +253,7 @@ class _NovaListings(threading.Thread):
         self._lock = threading.Lock()
         self._settled = threading.Event()   # the orphans known, or stopped
         self._done = threading.Event()
-        self._alive_listed = threading.Event()
-        self._alive = self._alive_error = None
+        self._alive = concurrent.futures.Future()     # the live servers' ids
         self._found = set()
         self._error = None
         self._orphans = None        # instances; None while IPA is read
@@ -266,14 +265,13 @@ class _NovaListings(threading.Thread):
     def run(self):
         start = time.monotonic()
         try:
-            self._alive = self.servers.ids()
-            LOG.info('reconciler: nova has %d servers (listed in %.1f s)',
-                     len(self._alive), time.monotonic() - start)
+            alive = self.servers.ids()
         except Exception as exc:    # raised in the reconciler's own thread
-            self._alive_error = exc
+            self._alive.set_exception(exc)
             return
-        finally:
-            self._alive_listed.set()
+        LOG.info('reconciler: nova has %d servers (listed in %.1f s)',
+                 len(alive), time.monotonic() - start)
+        self._alive.set_result(alive)
         start = time.monotonic()
         try:
             for page in self.servers.deleted_pages(self._bound):
@@ -305,10 +303,7 @@ class _NovaListings(threading.Thread):
 
     def alive(self):
         """The live servers' ids; nova failing to list them ends the run."""
-        self._alive_listed.wait()
-        if self._alive_error is not None:
-            raise self._alive_error
-        return self._alive
+        return self._alive.result()
 
     def deleted(self, orphans):
         """Which of the orphans' instances nova lists as deleted (an empty

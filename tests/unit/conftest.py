@@ -3,6 +3,8 @@
 The stand-in makes these tests fast; the functional suite proves the same
 behaviour against the real FreeIPA.
 """
+import time
+
 import pytest
 
 from novajoin import conf as conf_pkg
@@ -32,6 +34,31 @@ def fake_ipa(_fake_ipa_server):
     """The shared stand-in server, with an empty directory for this test."""
     _fake_ipa_server.ipa = FakeIPA()
     return _fake_ipa_server
+
+
+@pytest.fixture
+def lose_first_answer(fake_ipa, monkeypatch):
+    """``lose(method, how)``: the stand-in runs the next ``method`` request,
+    then loses its answer (``how``: 'timeout', sleeping past a 0.3 s read
+    timeout, or 'bad-gateway', a proxy's 502 after IPA's work)."""
+    from werkzeug.wrappers import Response
+
+    def lose(method, how='bad-gateway'):
+        original = fake_ipa._route
+        lost = []
+
+        def route(request):
+            resp = original(request)
+            if not lost and method.encode() in request.get_data():
+                lost.append(request)
+                if how == 'timeout':
+                    time.sleep(0.8)
+                else:
+                    return Response('bad gateway', status=502)
+            return resp
+        monkeypatch.setattr(fake_ipa, '_route', route)
+        return lost
+    return lose
 
 
 @pytest.fixture

@@ -449,21 +449,12 @@ def test_remove_of_a_host_another_handler_deleted_reports_no_host_del(
 
 
 def test_remove_whose_host_del_answer_was_lost_reports_its_host_del(
-        host_ops, enroll, ipa, fake_ipa, monkeypatch):
+        host_ops, enroll, ipa, lose_first_answer):
     """IPA ran the host_del, its answer was lost (a proxy's 502), and the
     retry found the host gone: the removal is this one's, and is reported
     (so the delete handler audits it)."""
-    from werkzeug.wrappers import Response
     enroll(VM, 'vm1')
-    original, lost = fake_ipa._route, []
-
-    def route(request):
-        resp = original(request)
-        if not lost and b'host_del' in request.get_data():
-            lost.append(1)
-            return Response('bad gateway', status=502)
-        return resp
-    monkeypatch.setattr(fake_ipa, '_route', route)
+    lost = lose_first_answer('host_del', 'bad-gateway')
     calls = host_ops.remove(FQDN)
     assert lost and FQDN not in ipa.hosts
     assert HOST_DEL in calls and hosts.deleted(calls, FQDN)

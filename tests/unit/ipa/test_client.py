@@ -174,37 +174,18 @@ def test_http_5xx_is_transient_and_retried(fake_ipa, monkeypatch):
     assert 'x.example.test' in fake_ipa.ipa.hosts
 
 
-def _lose_first_answer_to(fake_ipa, monkeypatch, method, how):
-    """The stand-in runs the first ``method`` request, then loses its answer
-    (``how``: 'timeout', past the client's read timeout, or 'bad-gateway')."""
-    from werkzeug.wrappers import Response
-    original = fake_ipa._route
-    state = {'lost': False}
-
-    def route(request):
-        resp = original(request)
-        if not state['lost'] and method.encode() in request.get_data():
-            state['lost'] = True
-            if how == 'timeout':
-                time.sleep(0.8)
-            else:
-                return Response('bad gateway', status=502)
-        return resp
-    monkeypatch.setattr(fake_ipa, '_route', route)
-
-
 @pytest.mark.parametrize('how', ['timeout', 'bad-gateway'])
 def test_a_command_error_after_a_lost_answer_says_it_was_resent(
-        fake_ipa, monkeypatch, how):
+        fake_ipa, lose_first_answer, how):
     c = client([fake_ipa.address], read_timeout=0.3)
     c.call('host_add', 'x.example.test', force=True)
-    _lose_first_answer_to(fake_ipa, monkeypatch, 'host_del', how)
+    lose_first_answer('host_del', how)
     with pytest.raises(errors.NotFound) as exc:
         c.call('host_del', 'x.example.test')      # ran, answer lost, retried
     assert exc.value.resent
     assert 'x.example.test' not in fake_ipa.ipa.hosts
     c.call('host_add', 'y.example.test', force=True)
-    _lose_first_answer_to(fake_ipa, monkeypatch, 'host_del', how)
+    lose_first_answer('host_del', how)
     (result,) = c.batch([('host_del', ['y.example.test'], {})])
     assert isinstance(result, errors.NotFound) and result.resent
 
