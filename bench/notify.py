@@ -17,9 +17,14 @@ times it from start until the last message is handled:
    ipa-join (a guest's keys, as after a real boot; --no-enroll skips it),
    then deleted through their notifications; deletes/s and IPA round trips
    per delete, against IPA's bare per-call host_del of as many enrolled hosts
-   (best of 1, 2 and 4 in flight) measured in the same run.
+   (best of 1, 2 and 4 in flight) measured in the same run. Also printed,
+   not the ceiling: the same host_dels batched (2 x 10), and both without
+   ``updatedns`` -- what IPA can do at all, and the part of a host_del that
+   is its DNS clean-up. ``--dns-records`` gives every host an SSHFP record
+   first, as a guest's ipa-client-install does where IPA serves DNS: a
+   delete must then clear it (host_del updatedns).
 
-    python bench/notify.py [-n 1000] [-m 1000] [--no-enroll]
+    python bench/notify.py [-n 1000] [-m 1000] [--no-enroll] [--dns-records]
                            [--lookups ldap|json-rpc]
 
 Not a test: it asserts nothing about speed (it does check every host is gone).
@@ -194,8 +199,9 @@ def novajoin_endpoint(ipa, counter, reader=None):
     return listener.Endpoint(table, max_attempts=3, backoff=0.5)
 
 
-def create_hosts(ipa, m, token, env=None):
-    """M novajoin hosts; with ``env`` (ipa.env) each enrolled by ipa-join."""
+def create_hosts(ipa, m, token, env=None, dns_records=False):
+    """M novajoin hosts; with ``env`` (ipa.env) each enrolled by ipa-join;
+    with ``dns_records`` each with an SSHFP record."""
     instances, fqdns, otps = [], [], []
     for start in range(0, m, 50):
         calls = []
@@ -209,6 +215,9 @@ def create_hosts(ipa, m, token, env=None):
             calls.append(('host_add', [fqdn], {
                 'force': True, 'description': values[0], 'userclass': values,
                 'userpassword': otps[-1], 'no_members': True}))
+            if dns_records:
+                calls.append(('dnsrecord_add', ['example.test.', fqdn.split('.')[0]], {
+                    'sshfprecord': ['1 1 %s' % uuid.uuid4().hex[:40].ljust(40, '0')]}))
         for result in ipa.batch(calls):
             if isinstance(result, Exception):
                 raise result
@@ -222,11 +231,13 @@ def create_hosts(ipa, m, token, env=None):
     return instances, fqdns
 
 
-def direct_deletes(ipa, fqdns, in_flight):
-    """host_del (updatedns) alone, ``in_flight`` at a time: IPA's own rate."""
+def direct_deletes(ipa, fqdns, in_flight, updatedns=True):
+    """host_del alone, ``in_flight`` at a time (calls; with a client that
+    batches, as many callers as hosts): IPA's own rate."""
     start = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(in_flight) as pool:
-        list(pool.map(lambda f: ipa.call('host_del', f, updatedns=True), fqdns))
+        list(pool.map(lambda f: ipa.call('host_del', f, updatedns=updatedns),
+                      fqdns))
     return len(fqdns) / (time.monotonic() - start)
 
 
@@ -244,6 +255,9 @@ def main():
                         help='real hosts deleted through the real IPA')
     parser.add_argument('--no-enroll', action='store_true',
                         help='delete hosts that never enrolled (faster set-up)')
+    parser.add_argument('--dns-records', action='store_true',
+                        help='give every host an SSHFP record (as ipa-client-install '
+                             'does where IPA serves DNS)')
     parser.add_argument('--lookups', choices=('ldap', 'json-rpc'), default='ldap',
                         help='where a delete finds its host: IPA\'s LDAP (the '
                              'default, [notify] read_from_ldap) or host_find')
@@ -268,6 +282,8 @@ def main():
     env = peers.read_env_file(peers.IPA_DIR / 'ipa.env')
     join_env = None if args.no_enroll else env
     what = 'never enrolled' if args.no_enroll else 'enrolled'
+    if args.dns_records:
+        what += ', with an SSHFP record,'
     defaults = conf_pkg.new_conf()
     defaults([], default_config_files=[])
     slots = args.max_in_flight or defaults.ipa.max_in_flight
@@ -276,20 +292,25 @@ def main():
     token = uuid.uuid4().hex[:8]
     direct = {}
     part = max(1, args.m // 3)
-    for in_flight in (1, 2, 4):
+    bare = [('host_del, %d in flight' % n, n, 1, n, True) for n in (1, 2, 4)]
+    bare += [('host_del batched (2 x 10)', 'batched', 10, 64, True),
+             ('host_del, 2 in flight, no updatedns', 'no_dns', 1, 2, False),
+             ('host_del batched, no updatedns', 'batched_no_dns', 10, 64, False)]
+    for label, key, batch_of, callers, updatedns in bare:
         start = time.monotonic()
-        _, fqdns = create_hosts(ipa, part, '%sd%d' % (token, in_flight), join_env)
+        _, fqdns = create_hosts(ipa, part, '%sd%s' % (token, str(key).replace('_', '')), join_env,
+                                args.dns_records)
         print('(created %d %s IPA hosts in %.1f s)' % (part, what,
                                                        time.monotonic() - start))
-        direct[in_flight] = direct_deletes(admin_client(env, max_batch=1,
-                                                        max_in_flight=in_flight),
-                                           fqdns, in_flight)
+        direct[key] = direct_deletes(
+            admin_client(env, max_batch=batch_of, max_in_flight=min(callers, 2)
+                         if batch_of > 1 else callers),
+            fqdns, callers, updatedns)
         print('%-44s %5d deletes          = %7.1f deletes/s'
-              % ('IPA alone: host_del, %d in flight' % in_flight, part,
-                 direct[in_flight]), flush=True)
-    best = max(direct.values())
+              % ('IPA alone: ' + label, part, direct[key]), flush=True)
+    best = max(direct[n] for n in (1, 2, 4))
     start = time.monotonic()
-    instances, fqdns = create_hosts(ipa, args.m, token, join_env)
+    instances, fqdns = create_hosts(ipa, args.m, token, join_env, args.dns_records)
     print('(created %d %s IPA hosts in %.1f s)' % (args.m, what,
                                                    time.monotonic() - start))
     reader = None
@@ -307,8 +328,11 @@ def main():
                             instances=instances)
         trips = ipa.stats['round_trips'] - before
         print('  real IPA: %.1f deletes/s of %s hosts, %.2f IPA round trips per '
-              'delete, %.2f of IPA\'s best bare per-call host_del rate (%.1f/s)'
-              % (deletes, what, trips / args.m, deletes / best, best))
+              'delete, %.2f of IPA\'s best bare per-call host_del rate (%.1f/s); '
+              '%.2f of the bare batched rate, %.2f of the bare per-call rate '
+              'without updatedns'
+              % (deletes, what, trips / args.m, deletes / best, best,
+                 deletes / direct['batched'], deletes / direct['no_dns']))
     finally:
         left = []
         for fqdn in fqdns:
@@ -317,9 +341,22 @@ def main():
                 left.append(fqdn)
             except errors.NotFound:
                 pass
+        stale = []
+        if args.dns_records:
+            # what the bare host_dels without updatedns left too
+            names = [r['idnsname'][0]['__dns_name__'] for r in ipa.call(
+                'dnsrecord_find', 'example.test.', 'njbench-%s' % token,
+                sizelimit=0)['result']]
+            stale = [n for n in names if n.startswith('njbench-%s-' % token)]
+            for i in range(0, len(names), 50):
+                ipa.batch([('dnsrecord_del', ['example.test.', n], {'del_all': True})
+                           for n in names[i:i + 50]])
     if left:
         raise SystemExit('%d hosts were not deleted' % len(left))
-    print('every host is gone from IPA')
+    if stale:
+        raise SystemExit('%d deleted hosts kept their DNS records' % len(stale))
+    print('every host is gone from IPA%s' % (
+        ', and its DNS records' if args.dns_records else ''))
 
 
 if __name__ == '__main__':

@@ -93,6 +93,21 @@ def test_a_delete_finds_its_host_over_ldap_and_asks_ipa_only_to_remove_it(
     assert nova.asked == [VM]
 
 
+def test_a_delete_over_ldap_removes_the_floating_ip_records_too(
+        ipa, enroll, ipa_client, zones, nova, fip_dns):
+    """Found over LDAP, the host goes with its floating IP's A and PTR
+    records (IPA's host_del updatedns)."""
+    fqdn = enroll(VM, 'vm1')
+    fip_dns.associate(fqdn, '192.0.2.10')
+    assert records(ipa)
+    table = handlers.Handlers(host_store.Hosts(
+        ipa_client, zones, host_records.Cloud('default'),
+        directory=ListedInLDAP(ipa)), servers=nova)
+    assert table.handle('instance.delete.end',
+                        payloads.nova('instance.delete.end')) == 'removed'
+    assert fqdn not in ipa.hosts and records(ipa) == {}
+
+
 # -- a delete is a claim: nova confirms it ----------------------------------
 
 @pytest.mark.parametrize('event', ['instance.delete.end',
