@@ -27,6 +27,9 @@ from novajoin.ipa import errors
 
 LOG = logging.getLogger(__name__)
 
+# The records of a host's own name that IPA's host_del updatedns removes.
+_HOST_RECORDS = ('arecord', 'aaaarecord', 'sshfprecord')
+
 # 100-ns intervals between the UUID epoch (1582-10-15) and the Unix epoch.
 _UUID_EPOCH = 0x01b21dd213814000
 
@@ -338,7 +341,9 @@ class Hosts:
             return False
 
     def remove_dns(self, fqdn):
-        """Delete the host's A/AAAA records, their PTRs to it, and the name."""
+        """Delete what IPA's ``host_del updatedns`` would: the host's A, AAAA
+        and SSHFP records and the PTRs to it. Other records on the name (an
+        administrator's TXT or MX) stay; IPA drops the name once empty."""
         where = self.zones.split(fqdn)
         if where is None:
             return
@@ -352,7 +357,10 @@ class Hosts:
             if reverse:
                 calls.append(('dnsrecord_del', list(reverse),
                               {'ptrrecord': [dns.absolute(fqdn)]}))
-        calls.append(('dnsrecord_del', list(where), {'del_all': True}))
+        values = {kind: list(record[kind]) for kind in _HOST_RECORDS
+                  if record.get(kind)}
+        if values:
+            calls.append(('dnsrecord_del', list(where), values))
         dns.raise_failures(self.ipa.batch(calls))
 
 

@@ -277,14 +277,17 @@ def test_delete_spares_a_host_another_instance_owns(start_listener, bus, state,
 
 def test_host_in_a_zone_ipa_cannot_resolve(start_listener, bus, state, peers_env,
                                            ipa_admin, unique):
-    """host_del updatedns answers 903 there: records go one by one instead."""
+    """host_del updatedns answers 903 there: records go one by one instead,
+    those IPA's updatedns would take (A, SSHFP and the PTR); an
+    administrator's TXT record on the name stays."""
     zone = 'njz%s.test.' % unique
     ipa_admin.call('dnszone_add', zone, idnssoamname='ipa.example.test.', force=True)
     state.zones.append(zone)
     instance, fqdn = state.enroll('vm', instance=None,
                                   enroller=state.make_enroller(zone.rstrip('.')))
     ip = state.free_ip()
-    ipa_admin.call('dnsrecord_add', zone, 'vm', arecord=[ip])
+    ipa_admin.call('dnsrecord_add', zone, 'vm', arecord=[ip],
+                   sshfprecord=['1 1 %s' % ('ab' * 20)], txtrecord=['kept'])
     ipa_admin.call('dnsrecord_add', REVERSE, ip.rsplit('.', 1)[1],
                    ptrrecord=[fqdn + '.'])
     with pytest.raises(errors.InternalError):   # what novajoin works around
@@ -294,6 +297,8 @@ def test_host_in_a_zone_ipa_cannot_resolve(start_listener, bus, state, peers_env
     emit(peers_env, bus, [delete_event(instance, fqdn)], 'unversioned')
     wait_until(lambda: not state.exists(fqdn), 30, what='host removed')
     assert state.a_values(zone, 'vm') == [] and state.ptr_values(ip) == []
+    left = ipa_admin.call('dnsrecord_show', zone, 'vm')['result']
+    assert left.get('txtrecord') == ['kept'] and not left.get('sshfprecord')
 
 
 def test_bad_payload_is_acked_and_the_next_message_handled(start_listener, bus,

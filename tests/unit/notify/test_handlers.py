@@ -215,6 +215,20 @@ def test_delete_falls_back_when_ipa_cannot_resolve_the_zone(table, ipa, enroll,
     assert ipa.hosts == {} and records(ipa) == {}
 
 
+def test_the_fall_back_leaves_an_administrators_other_records_on_the_name(
+        table, ipa, ipa_client, enroll, fip_dns):
+    """As IPA's updatedns: A, AAAA and SSHFP go, a TXT record stays."""
+    fqdn = enroll(VM, 'vm1')
+    fip_dns.associate(fqdn, '192.0.2.10')
+    ipa_client.call('dnsrecord_add', 'example.test.', 'vm1',
+                    sshfprecord=['1 1 ab'], txtrecord=['"the admin\'s"'])
+    ipa.unresolvable_zones.add('example.test.')
+    table.handle('instance.delete.end', payloads.nova('instance.delete.end'))
+    assert ipa.hosts == {}
+    assert records(ipa) == {('example.test.', 'vm1'): {
+        'arecord': [], 'sshfprecord': [], 'txtrecord': ['"the admin\'s"']}}
+
+
 def test_bad_delete_payload_is_permanent(table):
     with pytest.raises(handlers.BadPayload):
         table.handle('instance.delete.end', {'nova_object.data': {}})
